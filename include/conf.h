@@ -1,0 +1,65 @@
+#ifndef NFQR_CONF_H
+#define NFQR_CONF_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkt.h"
+
+#define CONF_NAME_MAX 32
+#define CONF_ERR_MAX 512
+#define CONF_TABLE_MAIN 254
+
+enum conf_fail_mode { CONF_FAIL_CLOSED, CONF_FAIL_OPEN };
+
+struct conf_route {
+	char name[CONF_NAME_MAX];	/* from [route NAME] */
+	char ifname[IF_NAMESIZE];	/* interface = */
+	uint32_t table;			/* table = (1..2^32-2, or "main" = 254) */
+	uint32_t mark;			/* mark = ; inside the global mark-mask, nonzero */
+	bool fail_closed;		/* fail-closed = yes|no (default yes) */
+	bool masquerade;		/* masquerade = yes|no (default no) */
+	bool keep_blackhole;		/* keep-blackhole = yes|no (default no): leave the ip
+					 * rule and blackhole in place on stop */
+	bool has_gw4, has_gw6;
+	struct pkt_addr gw4, gw6;	/* gateway = ADDR [ADDR] (one per family) */
+	size_t n_bypass;		/* endpoint = ADDR ... : never routed into this route */
+	struct pkt_addr *bypass;
+	size_t n_domains;		/* domains = NAME ... (normalized) */
+	char **domains;
+	unsigned *domain_lines;		/* line of each domains entry, for messages */
+	size_t n_lists;			/* domain-list = FILE (may repeat) */
+	char **lists;
+	int line;			/* line of the [route] header */
+};
+
+struct conf {
+	char *path;
+	uint16_t queue;			/* queue = N */
+	uint32_t mark_mask;		/* mark-mask = 0xff00 */
+	enum conf_fail_mode fail_mode;	/* fail-mode = closed|open */
+	uint32_t rule_priority;		/* rule-priority = 1000: first ip rule priority */
+	uint32_t max_entries;		/* max-entries = 65536: learned address cap */
+	uint32_t min_ttl, max_ttl;	/* min-ttl = 60, max-ttl = 86400 (seconds) */
+	size_t n_routes;
+	struct conf_route *routes;
+};
+
+/*
+ * Reads and validates the INI file at path. On success returns 0 and a new *out the
+ * caller frees with conf_free. On failure returns -EINVAL (or -errno when the file cannot
+ * be read), writes "FILE:LINE: message" into err and leaves *out NULL. Checks keys,
+ * values, duplicate names, marks and tables, that marks lie inside mark-mask, and that
+ * domain-list files are readable.
+ */
+int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+
+/* Frees a configuration; accepts NULL. */
+void conf_free(struct conf *c);
+
+/* Index of the route named name, or -ENOENT. */
+int conf_route_find(const struct conf *c, const char *name);
+
+#endif
