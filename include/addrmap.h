@@ -28,8 +28,13 @@ void addrmap_free(struct addrmap *m);
 /*
  * Stores or refreshes addr -> (name, route) until expires_ms. An existing entry for the
  * address is replaced (the most recent answer wins). When the table is full, an expired
- * entry is reused first, else the least recently refreshed one. Names are stored once and
- * shared by all their addresses. Returns 0 or -EINVAL (bad family, name too long).
+ * entry (as of the last addrmap_set_now) is reused first, else the least recently
+ * refreshed one; the choice is approximate (a clock hand samples a few entries). Names are
+ * stored once and shared by all their addresses; when the name pool (about 48 bytes per
+ * entry) has no room, older entries are evicted until the name fits. Expiries are kept
+ * relative to a base that follows the newest one; expiries more than ~24 days older than
+ * the newest read as expired. Returns 0, -EINVAL (bad family, name longer than 253) or
+ * -ENOSPC (the name fits not even into an empty pool; cannot happen with names <= 253).
  */
 int addrmap_insert(struct addrmap *m, const struct pkt_addr *addr, const char *name,
 		   uint16_t route, uint64_t expires_ms);
@@ -53,5 +58,16 @@ void addrmap_reroute(struct addrmap *m, int (*route_of)(const char *name, void *
 
 /* Number of live entries (expired ones included until reused). */
 size_t addrmap_count(const struct addrmap *m);
+
+/*
+ * Tells the map the current monotonic time so that inserts into a full table can tell
+ * expired entries from live ones. Cheap; call it before inserting the addresses of a
+ * reply. Until it is called, nothing counts as expired for eviction (lookups take their
+ * own now_ms).
+ */
+void addrmap_set_now(struct addrmap *m, uint64_t now_ms);
+
+/* Number of distinct names currently stored (for statistics and tests). */
+size_t addrmap_name_count(const struct addrmap *m);
 
 #endif

@@ -20,6 +20,13 @@ void domain_matcher_free(struct domain_matcher *m);
 int domain_normalize(const char *in, char *out, size_t size);
 
 /*
+ * domain_normalize that also explains a rejection: on -EINVAL *why (if why is not NULL)
+ * points to a constant text such as "empty label" or "invalid character"; on success it
+ * is set to NULL. For list loaders and `nfqroute check` messages.
+ */
+int domain_normalize_why(const char *in, char *out, size_t size, const char **why);
+
+/*
  * Adds a suffix rule: name and every subdomain of it map to route. name must already
  * be normalized. Adding a name twice keeps the later route. Returns 0, -EINVAL for an
  * empty name or -ENOMEM.

@@ -18,6 +18,15 @@ struct route_mgr *route_mgr_new(char *err, size_t errlen);
 /* Frees the manager without touching the kernel; accepts NULL. */
 void route_mgr_free(struct route_mgr *rm);
 
+/*
+ * Sets where the manager reports what it does and what it tolerates (a missing interface,
+ * an IPv6 route refused by an interface with IPv6 disabled, failures while following link
+ * events): fn receives ctx, a syslog priority (LOG_ERR .. LOG_DEBUG) and one line without
+ * a newline. fn NULL (the default) discards the messages.
+ */
+void route_mgr_set_logger(struct route_mgr *rm, void (*fn)(void *ctx, int prio, const char *msg),
+			  void *ctx);
+
 /* The event socket's file descriptor, to be watched for readability. */
 int route_mgr_fd(const struct route_mgr *rm);
 
@@ -43,8 +52,9 @@ int route_mgr_handle_events(struct route_mgr *rm);
 
 /*
  * Removes everything route_mgr_apply installed. With keep_blackholes, the ip rules and
- * blackhole routes of fail-closed routes stay so their traffic keeps being dropped.
- * Returns 0 or the first -errno (it still tries every object).
+ * blackhole routes of fail-closed routes with keep-blackhole = yes stay so their traffic
+ * keeps being dropped (their default routes through the interface still go). Forgets the
+ * installed state either way. Returns 0 or the first -errno (it still tries every object).
  */
 int route_mgr_remove(struct route_mgr *rm, bool keep_blackholes);
 

@@ -37,18 +37,26 @@
 #define NT_MAX 48
 #define NT_POOL 4096
 #define NT_NONE 0xff
-#define ALIAS_MAX 64
+#define ALIAS_MAX 32
 #define EDGES_MAX 32
+/*
+ * Decoding is the expensive step; a crafted 64 KiB answer section could otherwise make
+ * thousands of long, pointer-heavy names be decoded for one packet. Real replies decode a
+ * handful (known names are recognised without decoding).
+ */
+#define DECODES_MAX 64
 
 struct dns_ctx {
 	const uint8_t *msg;
 	size_t len;
 	struct dns_reply *out;
-	unsigned n_nt, n_alias, n_edges;
+	unsigned n_nt, n_alias, n_edges, n_decodes;
+	unsigned last;		/* id of the most recently added name */
 	size_t pool_used;
 	struct {
 		const char *s;
 		size_t len;
+		size_t woff, wlen;	/* where its bytes were first seen, and how many */
 	} nt[NT_MAX];
 	/* wire offset where a known name starts, so a pointer to it needs no decoding */
 	struct {
@@ -84,6 +92,29 @@ static inline uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Writes a label with \DDD escapes at o; returns the new end or NULL past oend. */
+static char *dns_label_escape(const uint8_t *l, size_t c, char *o, char *oend)
+{
+	for (size_t i = 0; i < c; i++) {
+		unsigned char b = l[i];
+		char m = dns_plain[b];
+
+		if (m) {
+			*o++ = m;
+			continue;
+		}
+		/* the escape needs 3 more chars than the byte it replaces */
+		if ((size_t)(oend - o) < 4 + (c - i - 1))
+			return NULL;
+		o[0] = '\\';
+		o[1] = (char)('0' + b / 100);
+		o[2] = (char)('0' + b / 10 % 10);
+		o[3] = (char)('0' + b % 10);
+		o += 4;
+	}
+	return o;
+}
+
 /*
  * Decodes the name at pos into dst (DNS_NAME_MAX bytes) and sets *dlen and *end (offset
  * just after the name's bytes at pos, i.e. where the record continues). Every pointer must
@@ -111,7 +142,8 @@ static int dns_name_decode(const uint8_t *msg, size_t len, size_t pos, char *dst
 
 			if (!stop)
 				stop = p + 2;
-			if (t >= limit || ++hops > DNS_PTR_HOPS)
+			/* the header holds no names */
+			if (t >= limit || t < DNS_HDR_LEN || ++hops > DNS_PTR_HOPS)
 				return DNS_E_NAME;
 			p = limit = t;
 			continue;
@@ -129,23 +161,21 @@ static int dns_name_decode(const uint8_t *msg, size_t len, size_t pos, char *dst
 			return DNS_E_NAME;
 
 		const uint8_t *l = msg + p + 1;
+		char *lo = o;
+		unsigned char plain = 1;
 
+		/* branch-free common case; redone with escapes when a byte needs one */
 		for (size_t i = 0; i < c; i++) {
-			unsigned char b = l[i];
-			char m = dns_plain[b];
+			char m = dns_plain[l[i]];
 
-			if (m) {
-				*o++ = m;
-				continue;
-			}
-			/* the escape needs 3 more chars than the byte it replaces */
-			if ((size_t)(oend - o) < 4 + (c - i - 1))
+			lo[i] = m;
+			plain &= m != 0;
+		}
+		o += c;
+		if (!plain) {
+			o = dns_label_escape(l, c, lo, oend);
+			if (!o)
 				return DNS_E_NAME;
-			o[0] = '\\';
-			o[1] = (char)('0' + b / 100);
-			o[2] = (char)('0' + b / 10 % 10);
-			o[3] = (char)('0' + b % 10);
-			o += 4;
 		}
 		p += 1 + c;
 	}
@@ -197,39 +227,91 @@ static void dns_alias_add(struct dns_ctx *c, size_t off, unsigned id)
 	}
 }
 
+static bool dns_bytes_equal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	size_t i = 0;
+
+	/* names are short: an inline word loop beats a library call */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t u, v;
+
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		if (u != v)
+			return false;
+	}
+	for (; i < n; i++) {
+		if (x[i] != y[i])
+			return false;
+	}
+	return true;
+}
+
+static bool dns_name_same_bytes(const struct dns_ctx *c, unsigned id, size_t pos, size_t wlen)
+{
+	return c->nt[id].wlen == wlen && c->nt[id].woff < pos &&
+	       dns_bytes_equal(c->msg + c->nt[id].woff, c->msg + pos, wlen);
+}
+
 /*
- * Identifies the name at pos in the name table, adding it when new. Returns its id, NT_NONE
- * when the table is full and the name unknown, or a negative dns_status; *end is set as
- * for dns_name_decode().
+ * Finds the name at pos among the known names without decoding it: a bare pointer to where
+ * a known name starts, or the same bytes as a known name's bytes at an earlier offset (same
+ * labels, and any pointer targets the same, earlier offset, so it is the same valid name).
+ * Only the question name and the latest new name are compared that way, which covers
+ * uncompressed replies and keeps the cost per record constant. wend is where the name's
+ * bytes at pos are known to end, 0 if unknown. Returns the id, -1 when not found, or
+ * DNS_E_NAME for a pointer that is not backwards.
  */
-static int dns_name_intern(struct dns_ctx *c, size_t pos, size_t *end)
+static inline int dns_name_find(const struct dns_ctx *c, size_t pos, size_t wend)
 {
 	const uint8_t *msg = c->msg;
-	char tmp[DNS_NAME_MAX];
-	size_t t = SIZE_MAX, n;
-	unsigned id;
 
-	if (pos < c->len - 1 && msg[pos] >= 0xc0) {
-		/* fast path: a bare pointer to where a known name was decoded */
-		t = (size_t)(msg[pos] & 0x3f) << 8 | msg[pos + 1];
+	if (msg[pos] >= 0xc0) {
+		if (pos >= c->len - 1)
+			return -1;
+
+		size_t t = (size_t)(msg[pos] & 0x3f) << 8 | msg[pos + 1];
+
 		if (t >= pos)
 			return DNS_E_NAME;
 		for (unsigned i = 0; i < c->n_alias; i++) {
-			if (c->alias[i].off == t) {
-				*end = pos + 2;
+			if (c->alias[i].off == t)
 				return c->alias[i].id;
-			}
 		}
+	} else if (wend > pos) {
+		if (dns_name_same_bytes(c, 0, pos, wend - pos))
+			return 0;
+		if (c->last && dns_name_same_bytes(c, c->last, pos, wend - pos))
+			return (int)c->last;
 	}
+	return -1;
+}
 
+/*
+ * Decodes the name at pos and adds it to the name table unless an equal name is there.
+ * Returns its id, or NT_NONE when the table is full and the name unknown or the decoding
+ * budget is spent (then *end is not set), or a negative dns_status; *end is set as for
+ * dns_name_decode().
+ */
+static int dns_name_add(struct dns_ctx *c, size_t pos, size_t *end)
+{
+	char tmp[DNS_NAME_MAX];
 	bool room = c->n_nt < NT_MAX && NT_POOL - c->pool_used >= DNS_NAME_MAX;
 	char *dst = room ? c->pool + c->pool_used : tmp;
-	int rc = dns_name_decode(msg, c->len, pos, dst, &n, end);
+	unsigned id;
+	size_t n;
+
+	if (c->n_decodes >= DECODES_MAX)
+		return NT_NONE;
+	c->n_decodes++;
+
+	int rc = dns_name_decode(c->msg, c->len, pos, dst, &n, end);
 
 	if (rc < 0)
 		return rc;
 	for (id = 0; id < c->n_nt; id++) {
-		if (c->nt[id].len == n && memcmp(c->nt[id].s, dst, n) == 0)
+		if (c->nt[id].len == n && dns_bytes_equal(c->nt[id].s, dst, n))
 			break;
 	}
 	if (id == c->n_nt) {
@@ -237,17 +319,30 @@ static int dns_name_intern(struct dns_ctx *c, size_t pos, size_t *end)
 			return NT_NONE;
 		c->nt[id].s = dst;
 		c->nt[id].len = n;
+		c->nt[id].woff = pos;
+		c->nt[id].wlen = *end - pos;
+		c->last = id;
 		c->n_nt++;
 		c->pool_used += n + 1;
 	}
 	dns_alias_add(c, pos, id);
-	if (t != SIZE_MAX)
-		dns_alias_add(c, t, id);
 	return (int)id;
 }
 
-static int dns_rr_addr(struct dns_ctx *c, size_t own, uint8_t family, const uint8_t *rd,
-		       size_t rdlen, uint32_t ttl)
+/* Identifies the name at pos (see dns_name_find and dns_name_add); *end as for decoding. */
+static inline int dns_name_intern(struct dns_ctx *c, size_t pos, size_t wend, size_t *end)
+{
+	int id = dns_name_find(c, pos, wend);
+
+	if (id == -1)
+		return dns_name_add(c, pos, end);
+	if (id >= 0)
+		*end = c->msg[pos] >= 0xc0 ? pos + 2 : wend;
+	return id;
+}
+
+static int dns_rr_addr(struct dns_ctx *c, size_t own, size_t own_end, uint8_t family,
+		       const uint8_t *rd, size_t rdlen, uint32_t ttl)
 {
 	struct dns_reply *out = c->out;
 	size_t want = family == AF_INET ? 4 : 16;
@@ -258,7 +353,7 @@ static int dns_rr_addr(struct dns_ctx *c, size_t own, uint8_t family, const uint
 	if (out->n_addrs >= DNS_ADDRS_MAX)
 		return DNS_OK;
 
-	int id = dns_name_intern(c, own, &end);
+	int id = dns_name_intern(c, own, own_end, &end);
 
 	if (id < 0)
 		return id;
@@ -268,30 +363,35 @@ static int dns_rr_addr(struct dns_ctx *c, size_t own, uint8_t family, const uint
 	struct dns_addr *a = &out->addrs[out->n_addrs++];
 
 	a->family = family;
-	memcpy(a->a, rd, want);
-	if (want < sizeof(a->a))
-		memset(a->a + want, 0, sizeof(a->a) - want);
+	if (want == 4) {
+		memset(a->a, 0, sizeof(a->a));
+		memcpy(a->a, rd, 4);
+	} else {
+		memcpy(a->a, rd, 16);
+	}
 	/* RFC 2181 8: a TTL with the top bit set is treated as zero */
 	a->ttl = ttl & 0x80000000u ? 0 : ttl;
 	a->owner = (uint8_t)id;
 	return DNS_OK;
 }
 
-static int dns_rr_cname(struct dns_ctx *c, size_t own, size_t rd, size_t rdlen)
+static int dns_rr_cname(struct dns_ctx *c, size_t own, size_t own_end, size_t rd, size_t rdlen)
 {
 	size_t end;
-	int from = dns_name_intern(c, own, &end);
+	int from = dns_name_intern(c, own, own_end, &end);
 
 	if (from < 0)
 		return from;
 
-	int to = dns_name_intern(c, rd, &end);
+	int to = dns_name_intern(c, rd, rd + rdlen, &end);
 
 	if (to < 0)
 		return to;
+	if (to == NT_NONE)
+		return DNS_OK;	/* not kept, maybe not even decoded: the edge is dropped */
 	if (end != rd + rdlen)
 		return DNS_E_RDATA;
-	if (from == NT_NONE || to == NT_NONE || c->n_edges >= EDGES_MAX)
+	if (from == NT_NONE || c->n_edges >= EDGES_MAX)
 		return DNS_OK;
 	c->edge[c->n_edges].from = (uint8_t)from;
 	c->edge[c->n_edges].to = (uint8_t)to;
@@ -307,6 +407,7 @@ static int dns_parse_answers(struct dns_ctx *c, size_t p, unsigned ancount)
 	for (unsigned i = 0; i < ancount; i++) {
 		size_t own = p;
 		int rc = dns_name_skip(msg, len, &p);
+		size_t own_end = p;
 
 		if (rc < 0)
 			return rc;
@@ -323,11 +424,11 @@ static int dns_parse_answers(struct dns_ctx *c, size_t p, unsigned ancount)
 			return DNS_E_SHORT;
 		if (class == DNS_C_IN) {
 			if (type == DNS_T_A)
-				rc = dns_rr_addr(c, own, AF_INET, msg + p, rdlen, ttl);
+				rc = dns_rr_addr(c, own, own_end, AF_INET, msg + p, rdlen, ttl);
 			else if (type == DNS_T_AAAA)
-				rc = dns_rr_addr(c, own, AF_INET6, msg + p, rdlen, ttl);
+				rc = dns_rr_addr(c, own, own_end, AF_INET6, msg + p, rdlen, ttl);
 			else if (type == DNS_T_CNAME)
-				rc = dns_rr_cname(c, own, p, rdlen);
+				rc = dns_rr_cname(c, own, own_end, p, rdlen);
 			if (rc < 0)
 				return rc;
 		}
@@ -344,7 +445,7 @@ static void dns_build_chain(struct dns_ctx *c)
 	unsigned cur = 0;
 	size_t k = 0;
 
-	memset(pos_of, NT_NONE, c->n_nt);
+	memset(pos_of, NT_NONE, sizeof(pos_of));
 	pos_of[0] = 0;
 	out->n_names = 1;
 	while (c->n_edges && out->n_names < DNS_NAMES_MAX) {
@@ -416,10 +517,14 @@ int dns_parse_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 	c.n_nt = 1;
 	c.nt[0].s = out->names[0];
 	c.nt[0].len = qlen;
+	c.nt[0].woff = DNS_HDR_LEN;
+	c.nt[0].wlen = p - 4 - DNS_HDR_LEN;
 	c.alias[0].off = DNS_HDR_LEN;
 	c.alias[0].id = 0;
 	c.n_alias = 1;
 	c.n_edges = 0;
+	c.n_decodes = 0;
+	c.last = 0;
 	c.pool_used = 0;
 
 	rc = dns_parse_answers(&c, p, rd16(msg + 6));

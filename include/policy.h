@@ -1,0 +1,55 @@
+#ifndef NFQR_POLICY_H
+#define NFQR_POLICY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "conf.h"
+#include "dlist.h"
+#include "pkt.h"
+
+#define POLICY_EXTRA_BYPASS 8	/* addresses learned at run time (tunnel endpoints) */
+
+/*
+ * A configuration compiled for decisions: the domain matcher filled from `domains` and
+ * every `domain-list`, plus per-route exclusions. Immutable once built, except for the
+ * run-time endpoint list, so a reload builds a new one and swaps it.
+ */
+struct policy;
+
+/*
+ * Builds a policy from c, taking ownership of c (freed by policy_free, also on failure).
+ * Loads every domain list; lines that are not domains are counted, never fatal. Returns
+ * 0 or -errno with a message in err (e.g. a list that cannot be read).
+ */
+int policy_new(struct conf *c, struct policy **out, char *err, size_t errlen);
+
+/* Frees the policy and its configuration; accepts NULL. */
+void policy_free(struct policy *p);
+
+/* The configuration the policy was built from. */
+const struct conf *policy_conf(const struct policy *p);
+
+/*
+ * The route for a domain name (normalized): the route of its longest configured suffix,
+ * with the suffix length in *match_len (may be NULL). Returns the route index or -ENOENT.
+ */
+int policy_route_of_name(const struct policy *p, const char *name, size_t *match_len);
+
+/*
+ * True when dst must never enter route idx: the route's gateway, a configured endpoint,
+ * or a tunnel endpoint found at run time. Sending those into the route would loop.
+ */
+bool policy_route_excludes(const struct policy *p, int idx, const struct pkt_addr *dst);
+
+/* Adds a run-time exclusion (a tunnel endpoint) to route idx; duplicates are ignored.
+ * Returns 0 or -ENOSPC. */
+int policy_route_exclude_add(struct policy *p, int idx, const struct pkt_addr *addr);
+
+/* Number of suffix rules loaded. */
+size_t policy_rule_count(const struct policy *p);
+
+/* Prints what `nfqroute check` reports: routes, rule counts, per-list statistics. */
+void policy_print_summary(const struct policy *p, FILE *out);
+
+#endif

@@ -1,0 +1,180 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "domain.h"
+#include "policy.h"
+
+struct list_report {
+	const char *path;
+	int route;
+	struct dlist_stats st;
+};
+
+struct route_extra {
+	size_t n;
+	struct pkt_addr addrs[POLICY_EXTRA_BYPASS];
+};
+
+struct policy {
+	struct conf *conf;
+	struct domain_matcher *matcher;
+	size_t n_reports;
+	struct list_report *reports;
+	struct route_extra *extra;	/* one per route */
+};
+
+const struct conf *policy_conf(const struct policy *p)
+{
+	return p->conf;
+}
+
+static int policy_add_route(struct policy *p, uint16_t idx, char *err, size_t errlen)
+{
+	const struct conf_route *rt = &p->conf->routes[idx];
+	int ret;
+
+	for (size_t i = 0; i < rt->n_domains; i++) {
+		ret = domain_matcher_add(p->matcher, rt->domains[i], idx);
+		if (ret) {
+			snprintf(err, errlen, "%s:%u: adding domain %s: %s", p->conf->path,
+				 rt->domain_lines ? rt->domain_lines[i] : 0, rt->domains[i],
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	for (size_t i = 0; i < rt->n_lists; i++) {
+		struct list_report *rep = &p->reports[p->n_reports++];
+
+		rep->path = rt->lists[i];
+		rep->route = idx;
+		ret = dlist_load(rt->lists[i], p->matcher, idx, &rep->st, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int policy_new(struct conf *c, struct policy **out, char *err, size_t errlen)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t n_lists = 0;
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	if (!p) {
+		conf_free(c);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	p->conf = c;
+	for (size_t i = 0; i < c->n_routes; i++)
+		n_lists += c->routes[i].n_lists;
+	p->matcher = domain_matcher_new();
+	p->reports = calloc(n_lists + 1, sizeof(*p->reports));
+	p->extra = calloc(c->n_routes + 1, sizeof(*p->extra));
+	if (!p->matcher || !p->reports || !p->extra) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->n_routes; i++) {
+		ret = policy_add_route(p, (uint16_t)i, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	policy_free(p);
+	return ret;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	domain_matcher_free(p->matcher);
+	free(p->reports);
+	free(p->extra);
+	conf_free(p->conf);
+	free(p);
+}
+
+int policy_route_of_name(const struct policy *p, const char *name, size_t *match_len)
+{
+	return domain_matcher_lookup(p->matcher, name, match_len);
+}
+
+static bool addr_eq(const struct pkt_addr *a, const struct pkt_addr *b)
+{
+	return a->family == b->family &&
+	       !memcmp(a->a, b->a, a->family == AF_INET ? 4 : 16);
+}
+
+bool policy_route_excludes(const struct policy *p, int idx, const struct pkt_addr *dst)
+{
+	const struct conf_route *rt = &p->conf->routes[idx];
+	const struct route_extra *ex = &p->extra[idx];
+
+	if ((rt->has_gw4 && addr_eq(&rt->gw4, dst)) || (rt->has_gw6 && addr_eq(&rt->gw6, dst)))
+		return true;
+	for (size_t i = 0; i < rt->n_bypass; i++)
+		if (addr_eq(&rt->bypass[i], dst))
+			return true;
+	for (size_t i = 0; i < ex->n; i++)
+		if (addr_eq(&ex->addrs[i], dst))
+			return true;
+	return false;
+}
+
+int policy_route_exclude_add(struct policy *p, int idx, const struct pkt_addr *addr)
+{
+	struct route_extra *ex = &p->extra[idx];
+
+	if (policy_route_excludes(p, idx, addr))
+		return 0;
+	if (ex->n >= POLICY_EXTRA_BYPASS)
+		return -ENOSPC;
+	ex->addrs[ex->n++] = *addr;
+	return 0;
+}
+
+size_t policy_rule_count(const struct policy *p)
+{
+	return domain_matcher_count(p->matcher);
+}
+
+static void policy_print_list(const struct policy *p, const struct list_report *rep, FILE *out)
+{
+	fprintf(out, "  list %s (route %s): %zu domains loaded, %zu lines skipped\n", rep->path,
+		p->conf->routes[rep->route].name, rep->st.loaded, rep->st.skipped);
+	for (size_t k = 0; k < rep->st.n_samples; k++)
+		fprintf(out, "    %s:%u: %s\n", rep->path, rep->st.samples[k].line,
+			rep->st.samples[k].why);
+	if (rep->st.skipped > rep->st.n_samples)
+		fprintf(out, "    ... and %zu more\n", rep->st.skipped - rep->st.n_samples);
+}
+
+void policy_print_summary(const struct policy *p, FILE *out)
+{
+	const struct conf *c = p->conf;
+
+	fprintf(out, "%s: OK\nqueue %u, mark-mask 0x%x, fail-mode %s\n", c->path, c->queue,
+		c->mark_mask, c->fail_mode == CONF_FAIL_OPEN ? "open" : "closed");
+	for (size_t i = 0; i < c->n_routes; i++) {
+		const struct conf_route *rt = &c->routes[i];
+
+		if (rt->table == CONF_TABLE_MAIN)
+			fprintf(out, "route %s: table main (left unmarked), %zu domains\n",
+				rt->name, rt->n_domains);
+		else
+			fprintf(out, "route %s: interface %s, table %u, mark 0x%x, fail-closed %s, "
+				"masquerade %s, %zu domains\n", rt->name, rt->ifname, rt->table,
+				rt->mark, rt->fail_closed ? "yes" : "no",
+				rt->masquerade ? "yes" : "no", rt->n_domains);
+	}
+	for (size_t i = 0; i < p->n_reports; i++)
+		policy_print_list(p, &p->reports[i], out);
+	fprintf(out, "%zu domain rules in total\n", policy_rule_count(p));
+}

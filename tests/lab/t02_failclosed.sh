@@ -1,0 +1,51 @@
+#!/bin/bash
+# Guide check 3: with the tunnel down (interface deleted, like wg-quick down) a routed
+# domain times out and not a single packet to it leaves host's uplink; other traffic still
+# works. When the interface is re-created under the same name, routed traffic goes through
+# the tunnel again without restarting nfqroute.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+lab_up
+write_conf
+nfq_start
+
+assert_via_vpn ipv4.icanhazip.com
+assert_via_vpn github.com -6
+assert_direct api.ipify.org
+
+wg_down || abort "cannot delete $WG_HOST"
+sleep 0.5
+web4=$(lab_addr ipv4.icanhazip.com 4)
+gh4=$(lab_addr github.com 4)
+gh6=$(lab_addr github.com 6)
+capture_start eth0 "$NS_HOST" "tcp port 80 and (host $web4 or host $gh4 or host $gh6)"
+assert_blocked ipv4.icanhazip.com
+assert_blocked github.com -4
+assert_blocked github.com -6
+n=$(capture_stop)
+if [ "$n" -eq 0 ]; then
+	ok "no packet to a routed web address on host's eth0 while the tunnel is down"
+else
+	fail "$n packet(s) to routed web addresses left host's eth0 while the tunnel was down (leak)"
+	capture_show
+fi
+assert_direct api.ipify.org
+assert_direct api64.ipify.org -6
+
+wg_up || abort "cannot re-create $WG_HOST"
+if wait_seen ipv4.icanhazip.com "$VPN_ADDR4" 10 -4; then
+	ok "ipv4.icanhazip.com goes through the tunnel again after it came back"
+else
+	fail "ipv4.icanhazip.com not through the tunnel within 10 s of the tunnel coming back"
+fi
+assert_via_vpn ipv4.icanhazip.com
+assert_via_vpn github.com -6
+assert_direct api.ipify.org
+if nfq_alive; then
+	ok "nfqroute kept running"
+else
+	fail "nfqroute died"
+fi
+nfq_stop
+lab_result

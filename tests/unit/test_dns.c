@@ -1,0 +1,1393 @@
+/*
+ * Unit tests for the DNS reply parser: hand-built messages for each rule, real captured
+ * replies, the benchmark set against dnspython-derived expectations, and fuzz corpora,
+ * truncations and mutations that must never make the parser read out of bounds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dns.h"
+
+#ifndef TEST_DATA
+#define TEST_DATA "tests/data"
+#endif
+
+#define T_A 1
+#define T_NS 2
+#define T_CNAME 5
+#define T_MX 15
+#define T_TXT 16
+#define T_AAAA 28
+#define T_OPT 41
+#define T_RRSIG 46
+#define C_IN 1
+#define C_CH 3
+#define F_QR 0x8000
+#define F_RD 0x0100
+#define F_RA 0x0080
+#define F_TC 0x0200
+#define F_REPLY (F_QR | F_RD | F_RA)
+#define QNAME_OFF 12
+
+/* ---- message builder ---- */
+
+struct msg {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void put8(struct msg *m, unsigned v)
+{
+	assert_true(m->n < sizeof(m->b));
+	m->b[m->n++] = (uint8_t)v;
+}
+
+static void put16(struct msg *m, unsigned v)
+{
+	put8(m, v >> 8);
+	put8(m, v & 0xff);
+}
+
+static void put32(struct msg *m, uint32_t v)
+{
+	put16(m, v >> 16);
+	put16(m, v & 0xffff);
+}
+
+static void putbytes(struct msg *m, const void *p, size_t n)
+{
+	assert_true(m->n + n <= sizeof(m->b));
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+/* Appends the labels of a dotted name (no escapes); returns where they start. */
+static size_t putlabels(struct msg *m, const char *dotted)
+{
+	size_t start = m->n;
+
+	while (*dotted) {
+		size_t l = strcspn(dotted, ".");
+
+		put8(m, (unsigned)l);
+		putbytes(m, dotted, l);
+		dotted += l;
+		if (*dotted == '.')
+			dotted++;
+	}
+	return start;
+}
+
+static size_t putname(struct msg *m, const char *dotted)
+{
+	size_t start = putlabels(m, dotted);
+
+	put8(m, 0);
+	return start;
+}
+
+static void putptr(struct msg *m, size_t target)
+{
+	put16(m, 0xc000 | (unsigned)target);
+}
+
+/* Labels followed by a compression pointer; returns where the name starts. */
+static size_t putname_ptr(struct msg *m, const char *dotted, size_t target)
+{
+	size_t start = putlabels(m, dotted);
+
+	putptr(m, target);
+	return start;
+}
+
+static void hdr(struct msg *m, uint16_t id, uint16_t flags, unsigned qd, unsigned an,
+		unsigned ns, unsigned ar)
+{
+	m->n = 0;
+	put16(m, id);
+	put16(m, flags);
+	put16(m, qd);
+	put16(m, an);
+	put16(m, ns);
+	put16(m, ar);
+}
+
+static void question(struct msg *m, const char *name, unsigned qtype)
+{
+	putname(m, name);
+	put16(m, qtype);
+	put16(m, C_IN);
+}
+
+static void rr_fixed(struct msg *m, unsigned type, unsigned class, uint32_t ttl, unsigned rdlen)
+{
+	put16(m, type);
+	put16(m, class);
+	put32(m, ttl);
+	put16(m, rdlen);
+}
+
+static void rr_a(struct msg *m, uint32_t ttl, uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	const uint8_t ip[4] = { a, b, c, d };
+
+	rr_fixed(m, T_A, C_IN, ttl, 4);
+	putbytes(m, ip, 4);
+}
+
+/*
+ * CNAME record data as labels + pointer (ptr 0: no pointer) with a correct rdlength;
+ * returns where the target name starts.
+ */
+static size_t rr_cname(struct msg *m, uint32_t ttl, const char *target, size_t ptr)
+{
+	size_t len_at;
+
+	rr_fixed(m, T_CNAME, C_IN, ttl, 0);
+	len_at = m->n - 2;
+	if (ptr)
+		putname_ptr(m, target, ptr);
+	else
+		putname(m, target);
+	m->b[len_at] = (uint8_t)((m->n - len_at - 2) >> 8);
+	m->b[len_at + 1] = (uint8_t)(m->n - len_at - 2);
+	return len_at + 2;
+}
+
+/* Parses from an exactly sized heap copy so that ASan catches any overread. */
+static int parse_exact(const uint8_t *data, size_t len, struct dns_reply *r)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	if (len)
+		memcpy(copy, data, len);
+	rc = dns_parse_reply(copy, len, r);
+	free(copy);
+	return rc;
+}
+
+static int parse(const struct msg *m, struct dns_reply *r)
+{
+	return parse_exact(m->b, m->n, r);
+}
+
+static struct dns_reply *reply_new(void)
+{
+	struct dns_reply *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	memset(r, 0xa5, sizeof(*r));	/* catch fields the parser forgets to set */
+	return r;
+}
+
+static void assert_a(const struct dns_addr *a, uint8_t owner, uint8_t x0, uint8_t x1,
+		     uint8_t x2, uint8_t x3)
+{
+	const uint8_t want[16] = { x0, x1, x2, x3 };
+
+	assert_int_equal(a->family, AF_INET);
+	assert_memory_equal(a->a, want, 16);
+	assert_int_equal(a->owner, owner);
+}
+
+/* What every successful parse must satisfy, whatever the input. */
+static void check_invariants(const struct dns_reply *r)
+{
+	assert_true(r->n_names >= 1 && r->n_names <= DNS_NAMES_MAX);
+	assert_true(r->n_addrs <= DNS_ADDRS_MAX);
+	for (size_t i = 0; i < r->n_names; i++) {
+		const char *s = r->names[i];
+		size_t n = strnlen(s, DNS_NAME_MAX);
+
+		assert_true(n >= 1 && n < DNS_NAME_MAX);
+		if (strcmp(s, ".") == 0)
+			continue;
+		assert_true(s[0] != '.' && s[n - 1] != '.');
+		for (size_t k = 0; k < n; k++) {
+			char c = s[k];
+
+			if (c == '\\') {
+				assert_true(k + 3 < n);
+				assert_true(isdigit((unsigned char)s[k + 1]) &&
+					    isdigit((unsigned char)s[k + 2]) &&
+					    isdigit((unsigned char)s[k + 3]));
+				assert_true(atoi((char[]){ s[k + 1], s[k + 2], s[k + 3], 0 }) < 256);
+				k += 3;
+				continue;
+			}
+			if (c == '.') {
+				assert_true(s[k + 1] != '.');
+				continue;
+			}
+			assert_true((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+				    c == '_');
+		}
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(r->names[j], s);
+	}
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		const struct dns_addr *a = &r->addrs[i];
+
+		assert_true(a->family == AF_INET || a->family == AF_INET6);
+		assert_true(a->owner < r->n_names);
+		assert_true(a->ttl <= 0x7fffffffu);
+		if (a->family == AF_INET) {
+			static const uint8_t zero[12];
+
+			assert_memory_equal(a->a + 4, zero, 12);
+		}
+	}
+}
+
+static bool status_known(int rc)
+{
+	return rc <= DNS_OK && rc >= DNS_E_RDATA;
+}
+
+/* ---- hand-built messages ---- */
+
+static void test_single_a(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 0xbeef, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example.com", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 300, 93, 184, 216, 34);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->id, 0xbeef);
+	assert_int_equal(r->qtype, T_A);
+	assert_int_equal(r->rcode, 0);
+	assert_false(r->truncated);
+	assert_int_equal(r->n_names, 1);
+	assert_string_equal(r->names[0], "example.com");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 93, 184, 216, 34);
+	assert_int_equal(r->addrs[0].ttl, 300);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_single_aaaa(void **state)
+{
+	(void)state;
+	static const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 };
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 1, F_REPLY, 1, 1, 0, 0);
+	question(&m, "v6.example.net", T_AAAA);
+	putname(&m, "v6.example.net");	/* uncompressed owner */
+	rr_fixed(&m, T_AAAA, C_IN, 7200, 16);
+	putbytes(&m, ip6, 16);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->qtype, T_AAAA);
+	assert_int_equal(r->n_addrs, 1);
+	assert_int_equal(r->addrs[0].family, AF_INET6);
+	assert_memory_equal(r->addrs[0].a, ip6, 16);
+	assert_int_equal(r->addrs[0].ttl, 7200);
+	assert_int_equal(r->addrs[0].owner, 0);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_cname_chain_in_order(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	size_t b_off, c_off;
+
+	/* www.shop.example -> b.cdn -> edge.cdn, compressed the way servers do it */
+	hdr(&m, 2, F_REPLY, 1, 4, 0, 0);
+	question(&m, "www.shop.example", T_A);
+	putptr(&m, QNAME_OFF);
+	b_off = rr_cname(&m, 60, "b.cdn", 0);
+	putptr(&m, b_off);
+	c_off = rr_cname(&m, 60, "edge", b_off + 2);
+	putptr(&m, c_off);
+	rr_a(&m, 20, 192, 0, 2, 1);
+	putptr(&m, c_off);
+	rr_a(&m, 20, 192, 0, 2, 2);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 3);
+	assert_string_equal(r->names[0], "www.shop.example");
+	assert_string_equal(r->names[1], "b.cdn");
+	assert_string_equal(r->names[2], "edge.cdn");
+	assert_int_equal(r->n_addrs, 2);
+	assert_a(&r->addrs[0], 2, 192, 0, 2, 1);
+	assert_a(&r->addrs[1], 2, 192, 0, 2, 2);
+	assert_int_equal(r->addrs[0].ttl, 20);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_cname_chain_reversed(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 3, F_REPLY, 1, 4, 0, 0);
+	question(&m, "www.shop.example", T_A);
+	putname(&m, "edge.cdn");
+	rr_a(&m, 20, 192, 0, 2, 7);
+	putname(&m, "b.cdn");
+	rr_cname(&m, 60, "edge.cdn", 0);
+	putname(&m, "www.shop.example");
+	rr_cname(&m, 60, "b.cdn", 0);
+	putname(&m, "edge.cdn");
+	rr_fixed(&m, T_AAAA, C_IN, 20, 16);
+	putbytes(&m, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07", 16);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 3);
+	assert_string_equal(r->names[1], "b.cdn");
+	assert_string_equal(r->names[2], "edge.cdn");
+	assert_int_equal(r->n_addrs, 2);
+	assert_a(&r->addrs[0], 2, 192, 0, 2, 7);
+	assert_int_equal(r->addrs[1].family, AF_INET6);
+	assert_int_equal(r->addrs[1].owner, 2);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_cname_loop(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* q -> b -> q, plus a self-loop on an unrelated name */
+	hdr(&m, 4, F_REPLY, 1, 4, 0, 0);
+	question(&m, "q.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_cname(&m, 1, "b.example", 0);
+	putname(&m, "b.example");
+	rr_cname(&m, 1, "", QNAME_OFF);
+	putname(&m, "self.example");
+	rr_cname(&m, 1, "self.example", 0);
+	putname(&m, "b.example");
+	rr_a(&m, 1, 10, 0, 0, 1);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "b.example");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 1, 10, 0, 0, 1);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_cname_self_loop_on_qname(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 4, F_REPLY, 1, 2, 0, 0);
+	question(&m, "q.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_cname(&m, 1, "", QNAME_OFF);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 10, 0, 0, 2);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 10, 0, 0, 2);
+	free(r);
+}
+
+static void test_unrelated_not_attributed(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 5, F_REPLY, 1, 5, 0, 0);
+	question(&m, "bank.example", T_A);
+	putname(&m, "evil.example");
+	rr_a(&m, 1, 6, 6, 6, 6);
+	putname(&m, "evil.example");	/* a CNAME *to* the chain does not pull evil in */
+	rr_cname(&m, 1, "", QNAME_OFF);
+	putname(&m, "other.example");
+	rr_cname(&m, 1, "evil.example", 0);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 1, 2, 3, 4);
+	putname(&m, "bank.example.evil");	/* same prefix, different name */
+	rr_a(&m, 1, 6, 6, 6, 7);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 1, 2, 3, 4);
+	free(r);
+}
+
+static void test_forward_pointer_rejected(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* in the question: points at its own following bytes */
+	hdr(&m, 6, F_REPLY, 1, 0, 0, 0);
+	putlabels(&m, "www");
+	putptr(&m, 18);
+	putname(&m, "example");
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* in an answer owner */
+	hdr(&m, 6, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example", T_A);
+	putptr(&m, m.n + 2);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* in CNAME rdata, pointing into the following record */
+	hdr(&m, 6, F_REPLY, 1, 2, 0, 0);
+	question(&m, "example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_CNAME, C_IN, 1, 2);
+	putptr(&m, m.n + 2);
+	putname(&m, "target");
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* a pointer into the header, which holds no names */
+	hdr(&m, 6, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example", T_A);
+	putptr(&m, 2);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+	free(r);
+}
+
+static void test_pointer_loop_rejected(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	size_t at;
+
+	/* pointer to itself */
+	hdr(&m, 7, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example", T_A);
+	at = m.n;
+	putptr(&m, at);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* a label then a pointer back to the start of the same name */
+	hdr(&m, 7, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example", T_A);
+	at = m.n;
+	putname_ptr(&m, "x", at);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* two names pointing at each other: one of the two pointers is a forward one */
+	hdr(&m, 7, F_REPLY, 1, 2, 0, 0);
+	question(&m, "example", T_A);
+	at = m.n;
+	putname_ptr(&m, "a", at + 2 + 2 + 10 + 4);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	putname_ptr(&m, "b", at);
+	rr_a(&m, 1, 1, 1, 1, 2);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+	free(r);
+}
+
+/* A pointer-to-pointer chain of `hops` pointers stored in a TXT rdata, then an A record. */
+static void build_hops(struct msg *m, unsigned hops)
+{
+	size_t prev = QNAME_OFF;
+
+	hdr(m, 8, F_REPLY, 1, 2, 0, 0);
+	question(m, "deep.example", T_A);
+	putptr(m, QNAME_OFF);
+	rr_fixed(m, T_TXT, C_IN, 1, 2 * (hops - 1));
+	for (unsigned i = 0; i + 1 < hops; i++) {
+		size_t here = m->n;
+
+		putptr(m, prev);
+		prev = here;
+	}
+	putptr(m, prev);
+	rr_a(m, 1, 9, 9, 9, 9);
+}
+
+static void test_pointer_hops_bounded(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	build_hops(&m, 60);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 9, 9, 9, 9);
+
+	build_hops(&m, 65);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+	free(r);
+}
+
+static void test_label_too_long(void **state)
+{
+	(void)state;
+	char label[65];
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	memset(label, 'a', 64);
+	label[64] = '\0';
+	hdr(&m, 9, F_REPLY, 1, 0, 0, 0);
+	question(&m, label, T_A);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	label[63] = '\0';
+	hdr(&m, 9, F_REPLY, 1, 0, 0, 0);
+	question(&m, label, T_A);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_string_equal(r->names[0], label);
+
+	/* extended label types 0x40 and 0x80 */
+	for (unsigned t = 0x40; t <= 0x80; t += 0x40) {
+		hdr(&m, 9, F_REPLY, 1, 0, 0, 0);
+		put8(&m, t | 1);
+		put8(&m, 'x');
+		put8(&m, 0);
+		put16(&m, T_A);
+		put16(&m, C_IN);
+		assert_int_equal(parse(&m, r), DNS_E_NAME);
+	}
+	free(r);
+}
+
+/* A name of exactly `chars` presentation characters built from 63-byte labels. */
+static void make_long_name(char *buf, size_t chars)
+{
+	size_t i;
+
+	for (i = 0; i < chars; i++)
+		buf[i] = (i % 64 == 63) ? '.' : 'a' + (char)(i % 26);
+	buf[i] = '\0';
+}
+
+static void test_name_too_long(void **state)
+{
+	(void)state;
+	char name[300];
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	make_long_name(name, 253);
+	hdr(&m, 10, F_REPLY, 1, 1, 0, 0);
+	question(&m, name, T_A);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(strlen(r->names[0]), 253);
+	assert_string_equal(r->names[0], name);
+
+	make_long_name(name, 254);
+	hdr(&m, 10, F_REPLY, 1, 0, 0, 0);
+	question(&m, name, T_A);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* short on the wire, too long once a suffix is appended through a pointer */
+	make_long_name(name, 200);
+	hdr(&m, 10, F_REPLY, 1, 1, 0, 0);
+	question(&m, name, T_A);
+	putname_ptr(&m, "012345678901234567890123456789012345678901234567890123456789", QNAME_OFF);
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+
+	/* 70 wire bytes, but each escaped byte takes four characters: 280 > 253 */
+	hdr(&m, 10, F_REPLY, 1, 0, 0, 0);
+	put8(&m, 63);
+	for (int i = 0; i < 63; i++)
+		put8(&m, 0xff);
+	put8(&m, 5);
+	putbytes(&m, "\x01\x02\x03\x04\x05", 5);
+	put8(&m, 0);
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+	free(r);
+}
+
+static void test_rcode_nxdomain(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 0x1234, F_REPLY | 3, 1, 0, 1, 0);
+	question(&m, "nope.example", T_AAAA);
+	putname(&m, "example");
+	rr_fixed(&m, 6, C_IN, 1, 0);	/* SOA with empty rdata: never looked at */
+	assert_int_equal(parse(&m, r), DNS_E_RCODE);
+	assert_int_equal(r->id, 0x1234);
+	assert_int_equal(r->rcode, 3);
+	assert_int_equal(r->n_names, 1);
+	assert_string_equal(r->names[0], "nope.example");
+	assert_int_equal(r->qtype, T_AAAA);
+	assert_int_equal(r->n_addrs, 0);
+
+	/* SERVFAIL without a question still reports the rcode */
+	hdr(&m, 0x1235, F_REPLY | 2, 0, 0, 0, 0);
+	assert_int_equal(parse(&m, r), DNS_E_RCODE);
+	assert_int_equal(r->id, 0x1235);
+	assert_int_equal(r->rcode, 2);
+	assert_int_equal(r->n_names, 0);
+	assert_int_equal(r->n_addrs, 0);
+	free(r);
+}
+
+static void test_qdcount(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 11, F_REPLY, 2, 0, 0, 0);
+	question(&m, "a.example", T_A);
+	question(&m, "b.example", T_A);
+	assert_int_equal(parse(&m, r), DNS_E_QDCOUNT);
+
+	hdr(&m, 11, F_REPLY, 0, 0, 0, 0);
+	assert_int_equal(parse(&m, r), DNS_E_QDCOUNT);
+	free(r);
+}
+
+static void test_tc_bit(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 12, F_REPLY | F_TC, 1, 1, 0, 0);
+	question(&m, "big.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 5, 10, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_true(r->truncated);
+	assert_int_equal(r->n_addrs, 1);
+	free(r);
+}
+
+static void test_edns_opt_and_trailing_data(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	size_t ex_off;
+
+	hdr(&m, 13, F_REPLY, 1, 1, 1, 1);
+	question(&m, "edns.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 5, 10, 2, 2, 2);
+	ex_off = putname(&m, "example");
+	rr_fixed(&m, T_NS, C_IN, 1, 5);
+	putname_ptr(&m, "ns", ex_off);
+	put8(&m, 0);	/* OPT: root owner, class = UDP size, ttl = ext rcode/flags */
+	rr_fixed(&m, T_OPT, 1232, 0x00008000, 12);
+	putbytes(&m, "\x00\x0a\x00\x08" "cookie!!", 12);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_addrs, 1);
+
+	/* bytes after the last counted record (seen behind TCP framing) are ignored */
+	putbytes(&m, "\xde\xad\xbe\xef junk", 9);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 10, 2, 2, 2);
+	free(r);
+}
+
+static void test_uppercase_lowercased(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 14, F_REPLY, 1, 2, 0, 0);
+	question(&m, "WWW.Example.COM", T_A);
+	putname(&m, "www.EXAMPLE.com");
+	rr_cname(&m, 1, "CDN.Provider.NET", 0);
+	putname(&m, "cdn.provider.net");
+	rr_a(&m, 1, 1, 1, 1, 1);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_string_equal(r->names[0], "www.example.com");
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "cdn.provider.net");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 1, 1, 1, 1, 1);
+	free(r);
+}
+
+static void test_escaped_bytes(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* one label "a.b" must not equal the two labels "a" "b" */
+	hdr(&m, 15, F_REPLY, 1, 2, 0, 0);
+	put8(&m, 3);
+	putbytes(&m, "a.b", 3);
+	put8(&m, 0);
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	putname(&m, "a.b");
+	rr_a(&m, 1, 6, 6, 6, 6);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 7, 7, 7, 7);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_string_equal(r->names[0], "a\\046b");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 7, 7, 7, 7);
+
+	/* space, backslash, NUL, high bytes, and the characters kept as they are */
+	hdr(&m, 15, F_REPLY, 1, 1, 0, 0);
+	put8(&m, 9);
+	putbytes(&m, "x y\\\0\xff_-Z", 9);
+	putname(&m, "Ex");
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 8, 8, 8, 8);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_string_equal(r->names[0], "x\\032y\\092\\000\\255_-z.ex");
+	assert_int_equal(r->n_addrs, 1);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_root_question(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 16, F_REPLY, 1, 0, 0, 0);
+	put8(&m, 0);
+	put16(&m, T_NS);
+	put16(&m, C_IN);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_string_equal(r->names[0], ".");
+	assert_int_equal(r->n_addrs, 0);
+	free(r);
+}
+
+static void test_not_reply_and_short(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 17, F_RD, 1, 0, 0, 0);
+	question(&m, "query.example", T_A);
+	assert_int_equal(parse(&m, r), DNS_E_NOTREPLY);
+
+	for (size_t n = 0; n < 12; n++)
+		assert_int_equal(parse_exact(m.b, n, r), DNS_E_SHORT);
+
+	hdr(&m, 17, F_REPLY, 1, 1, 0, 0);
+	question(&m, "query.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 1, 2, 3, 4);
+	/* every cut inside the question or the answer is short */
+	for (size_t n = 12; n < m.n; n++)
+		assert_int_equal(parse_exact(m.b, n, r), DNS_E_SHORT);
+	assert_int_equal(parse_exact(m.b, m.n, r), DNS_OK);
+
+	/* ancount larger than what is present */
+	m.b[7] = 2;
+	assert_int_equal(parse(&m, r), DNS_E_SHORT);
+	free(r);
+}
+
+static void test_bad_rdata(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
+	question(&m, "x.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_A, C_IN, 1, 3);
+	putbytes(&m, "\1\2\3", 3);
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
+	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
+	question(&m, "x.example", T_AAAA);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_AAAA, C_IN, 1, 4);
+	putbytes(&m, "\1\2\3\4", 4);
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
+	/* CNAME rdlength longer than the name */
+	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
+	question(&m, "x.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_CNAME, C_IN, 1, 3);
+	putptr(&m, QNAME_OFF + 2);
+	put8(&m, 0);
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
+	/* CNAME name running past its rdlength */
+	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
+	question(&m, "x.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_CNAME, C_IN, 1, 2);
+	putname(&m, "yy");
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
+	/* rdlength past the end of the message */
+	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
+	question(&m, "x.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_TXT, C_IN, 1, 40);
+	putbytes(&m, "\x05hello", 6);
+	assert_int_equal(parse(&m, r), DNS_E_SHORT);
+	free(r);
+}
+
+static void test_other_types_and_classes_skipped(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 19, F_REPLY, 1, 5, 0, 0);
+	question(&m, "mix.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_MX, C_IN, 1, 7);
+	put16(&m, 10);
+	putname_ptr(&m, "mx", QNAME_OFF + 4);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_A, C_CH, 1, 3);	/* not IN: not even its length matters */
+	putbytes(&m, "\1\2\3", 3);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_RRSIG, C_IN, 1, 4);
+	putbytes(&m, "sig!", 4);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_CNAME, C_CH, 1, 2);
+	putptr(&m, QNAME_OFF);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 4, 3, 2, 1);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 4, 3, 2, 1);
+	free(r);
+}
+
+static void test_ttl_top_bit(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	hdr(&m, 20, F_REPLY, 1, 2, 0, 0);
+	question(&m, "ttl.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 0x80000001u, 1, 1, 1, 1);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 0x7fffffffu, 1, 1, 1, 2);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->addrs[0].ttl, 0);
+	assert_int_equal(r->addrs[1].ttl, 0x7fffffffu);
+	free(r);
+}
+
+static void test_addrs_capped(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	const unsigned n = DNS_ADDRS_MAX + 10;
+
+	hdr(&m, 21, F_REPLY, 1, n, 0, 0);
+	question(&m, "many.example", T_A);
+	for (unsigned i = 0; i < n; i++) {
+		putptr(&m, QNAME_OFF);
+		rr_a(&m, 1, 10, 0, (uint8_t)(i >> 8), (uint8_t)i);
+	}
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_addrs, DNS_ADDRS_MAX);
+	assert_a(&r->addrs[DNS_ADDRS_MAX - 1], 0, 10, 0, 0, DNS_ADDRS_MAX - 1);
+	free(r);
+}
+
+static void test_chain_capped(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	char name[32], next[32];
+	const unsigned links = DNS_NAMES_MAX + 3;
+
+	hdr(&m, 22, F_REPLY, 1, links + 2, 0, 0);
+	question(&m, "c0.example", T_A);
+	for (unsigned i = 0; i < links; i++) {
+		snprintf(name, sizeof(name), "c%u.example", i);
+		snprintf(next, sizeof(next), "c%u.example", i + 1);
+		putname(&m, name);
+		rr_cname(&m, 1, next, 0);
+	}
+	snprintf(name, sizeof(name), "c%u.example", DNS_NAMES_MAX - 1);
+	putname(&m, name);
+	rr_a(&m, 1, 1, 1, 1, 15);
+	snprintf(name, sizeof(name), "c%u.example", DNS_NAMES_MAX);
+	putname(&m, name);
+	rr_a(&m, 1, 1, 1, 1, 16);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, DNS_NAMES_MAX);
+	snprintf(name, sizeof(name), "c%u.example", DNS_NAMES_MAX - 1);
+	assert_string_equal(r->names[DNS_NAMES_MAX - 1], name);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], DNS_NAMES_MAX - 1, 1, 1, 1, 15);
+	check_invariants(r);
+	free(r);
+}
+
+/*
+ * Many distinct unrelated names overflow the parser's name table and decoding budget; the
+ * chain still works when its records are compressed the way servers write them, and the
+ * overflow only ever drops records, never attributes them.
+ */
+static void test_many_unrelated_names(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	char name[32];
+	const unsigned n = 100;
+	size_t t_off;
+
+	hdr(&m, 23, F_REPLY, 1, n + 3, 0, 0);
+	question(&m, "q.example", T_A);
+	putptr(&m, QNAME_OFF);
+	t_off = rr_cname(&m, 1, "t.example", 0);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "u%u.example", i);
+		putname(&m, name);
+		rr_a(&m, 1, 6, 6, 6, (uint8_t)i);
+	}
+	putptr(&m, t_off);
+	rr_a(&m, 1, 1, 2, 3, 4);
+	putname(&m, "q.example");
+	rr_a(&m, 1, 1, 2, 3, 5);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_int_equal(r->n_addrs, 2);
+	assert_a(&r->addrs[0], 1, 1, 2, 3, 4);
+	assert_a(&r->addrs[1], 0, 1, 2, 3, 5);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_strerror(void **state)
+{
+	(void)state;
+	const char *seen[8];
+
+	for (int s = DNS_OK; s >= DNS_E_RDATA; s--) {
+		const char *t = dns_strerror(s);
+
+		assert_non_null(t);
+		assert_true(strlen(t) > 0);
+		assert_string_not_equal(t, dns_strerror(-100));
+		for (int k = 0; k < -s; k++)
+			assert_string_not_equal(seen[k], t);
+		seen[-s] = t;
+	}
+	assert_non_null(dns_strerror(42));
+}
+
+/* ---- real data ---- */
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int parse_file(const char *rel, struct dns_reply *r)
+{
+	char path[512];
+	size_t len;
+	uint8_t *buf;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/dns/real/%s", TEST_DATA, rel);
+	buf = read_file(path, &len);
+	rc = parse_exact(buf, len, r);
+	free(buf);
+	return rc;
+}
+
+/* Expected values below come from INDEX.dnspython.jsonl (see tests/data/SOURCES.md). */
+static void test_real_captures(void **state)
+{
+	(void)state;
+	struct dns_reply *r = reply_new();
+	static const uint8_t h_root_v6[16] = { 0x20, 0x01, 0x05, 0x00, 0x00, 0x01, [15] = 0x53 };
+
+	/* CNAME chain with mixed-case targets and RRSIGs in between */
+	assert_int_equal(parse_file("zeek__Traces__dns-two-responses-f00002-0.bin", r), DNS_OK);
+	assert_int_equal(r->id, 21140);
+	assert_int_equal(r->n_names, 3);
+	assert_string_equal(r->names[0], "www.cmu.edu");
+	assert_string_equal(r->names[1], "www-cmu.andrew.cmu.edu");
+	assert_string_equal(r->names[2], "www-cmu-2.andrew.cmu.edu");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 2, 128, 2, 10, 163);
+	assert_int_equal(r->addrs[0].ttl, 21600);
+	check_invariants(r);
+
+	/* two CNAMEs, eight A records, EDNS0 */
+	assert_int_equal(parse_file("zeek__Traces__dns-edns-ecs-f00044-0.bin", r), DNS_OK);
+	assert_int_equal(r->n_names, 3);
+	assert_string_equal(r->names[2], "www.eu-west-1.prodaa.netflix.com");
+	assert_int_equal(r->n_addrs, 8);
+	assert_a(&r->addrs[0], 2, 34, 253, 36, 84);
+	assert_a(&r->addrs[7], 2, 34, 252, 114, 84);
+	assert_int_equal(r->addrs[0].ttl, 60);
+
+	/* owner case differs between the CNAME target and the A record (DNSSEC 0x20) */
+	assert_int_equal(parse_file("zeek__Traces__dnssec__rrsig-f00007-0.bin", r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "quasar.sas.upenn.edu");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 1, 128, 91, 234, 145);
+
+	/* ANY: AAAA then A */
+	assert_int_equal(parse_file("zeek__Traces__dns__long-connection-f00022-0.bin", r), DNS_OK);
+	assert_int_equal(r->qtype, 255);
+	assert_int_equal(r->n_addrs, 2);
+	assert_int_equal(r->addrs[0].family, AF_INET6);
+	assert_a(&r->addrs[1], 0, 204, 152, 184, 88);
+
+	/* owners that are pointers to pointers, seven deep */
+	assert_int_equal(parse_file("zeek__Traces__dns__max-compression-depth-f00001-0.bin", r),
+			 DNS_OK);
+	assert_string_equal(r->names[0], "a");
+	assert_int_equal(r->n_addrs, 7);
+	for (int i = 0; i < 7; i++)
+		assert_a(&r->addrs[i], 0, 127, 0, 0, (uint8_t)(i + 1));
+
+	assert_int_equal(parse_file("dnscap__edns-f00004-0.bin", r), DNS_OK);
+	assert_string_equal(r->names[0], "h.root-servers.net");
+	assert_int_equal(r->n_addrs, 1);
+	assert_memory_equal(r->addrs[0].a, h_root_v6, 16);
+	assert_int_equal(r->addrs[0].ttl, 85098);
+
+	assert_int_equal(parse_file("dnsjit__tcp-response-with-trailing-junk-f00002-0.bin", r),
+			 DNS_E_RCODE);
+	assert_int_equal(r->rcode, 3);
+	assert_int_equal(r->id, 15054);
+	assert_string_equal(r->names[0], "1");
+	free(r);
+}
+
+struct bench {
+	uint8_t *buf;
+	size_t len, pos;
+};
+
+static bool bench_next(struct bench *b, const uint8_t **msg, size_t *len)
+{
+	if (b->pos == b->len)
+		return false;
+	assert_true(b->len - b->pos >= 2);
+	*len = (size_t)b->buf[b->pos] << 8 | b->buf[b->pos + 1];
+	assert_true(b->len - b->pos - 2 >= *len);
+	*msg = b->buf + b->pos + 2;
+	b->pos += 2 + *len;
+	return true;
+}
+
+static void bench_open(struct bench *b)
+{
+	b->buf = read_file(TEST_DATA "/dns/responses.u16be-len-prefixed.bin", &b->len);
+	b->pos = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "owner:hex" set of the reply's addresses, sorted, duplicates removed, space separated. */
+static void addr_set(const struct dns_reply *r, char *out, size_t size)
+{
+	char items[DNS_ADDRS_MAX][40];
+	char *p[DNS_ADDRS_MAX];
+	size_t n = 0, o = 0;
+
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		size_t w = r->addrs[i].family == AF_INET ? 4 : 16;
+		int k = snprintf(items[i], sizeof(items[i]), "%u:", r->addrs[i].owner);
+
+		for (size_t j = 0; j < w; j++)
+			k += snprintf(items[i] + k, sizeof(items[i]) - (size_t)k, "%02x",
+				      r->addrs[i].a[j]);
+		p[i] = items[i];
+	}
+	qsort(p, r->n_addrs, sizeof(p[0]), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		if (n && strcmp(p[i], p[i - 1]) == 0)
+			continue;
+		o += (size_t)snprintf(out + o, size - o, "%s%s", n ? " " : "", p[i]);
+		n++;
+	}
+}
+
+/* Splits line at tabs into at most max fields (empty fields kept). */
+static size_t split_tabs(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+
+	line[strcspn(line, "\n")] = '\0';
+	while (n < max) {
+		f[n++] = line;
+		line = strchr(line, '\t');
+		if (!line)
+			break;
+		*line++ = '\0';
+	}
+	return n;
+}
+
+static void test_bench_against_dnspython(void **state)
+{
+	(void)state;
+	struct bench b;
+	struct dns_reply *r = reply_new();
+	FILE *ex = fopen(TEST_DATA "/dns/expect.tsv", "r");
+	char *line = NULL, *f[6], names[DNS_NAMES_MAX * DNS_NAME_MAX], got[DNS_ADDRS_MAX * 40];
+	size_t cap = 0, idx = 0, compared = 0, addr_checked = 0;
+	const uint8_t *msg;
+	size_t len;
+
+	assert_non_null(ex);
+	bench_open(&b);
+	while (bench_next(&b, &msg, &len)) {
+		do {
+			assert_true(getline(&line, &cap, ex) > 0);
+		} while (line[0] == '#');
+		assert_int_equal(split_tabs(line, f, 6), 6);
+		assert_int_equal(strtoul(f[0], NULL, 10), idx);
+
+		int rc = parse_exact(msg, len, r);
+		bool skip = strcmp(f[2], "skip") == 0;
+		int want = skip ? DNS_OK : atoi(f[2]);
+
+		if (rc != want)
+			fail_msg("message %zu (%s): got %d (%s), dnspython view says %d", idx, f[1],
+				 rc, dns_strerror(rc), want);
+		if (rc == DNS_OK || (rc == DNS_E_RCODE && f[4][0])) {
+			size_t o = 0;
+
+			for (size_t i = 0; i < r->n_names; i++)
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+						      i ? " " : "", r->names[i]);
+			if (strcmp(names, f[4]) != 0)
+				fail_msg("message %zu (%s): chain '%s', expected '%s'", idx, f[1],
+					 names, f[4]);
+			if (strcmp(f[3], "-") != 0)
+				assert_int_equal(r->qtype, strtoul(f[3], NULL, 10));
+		}
+		if (rc == DNS_OK) {
+			check_invariants(r);
+			if (!skip) {
+				addr_set(r, got, sizeof(got));
+				if (strcmp(got, f[5]) != 0)
+					fail_msg("message %zu (%s): addrs '%s', expected '%s'", idx,
+						 f[1], got, f[5]);
+				addr_checked += r->n_addrs;
+			}
+		}
+		compared++;
+		idx++;
+	}
+	assert_int_equal(compared, 647);
+	/* expect.tsv lists 256 distinct attributed addresses; make sure they were compared */
+	assert_true(addr_checked >= 256);
+	free(line);
+	fclose(ex);
+	free(b.buf);
+	free(r);
+}
+
+/* Every prefix of every benchmark message, and single-byte corruptions: no crash, no
+ * overread (ASan), a known status, and a well-formed result when it succeeds. */
+static void test_bench_truncations_and_mutations(void **state)
+{
+	(void)state;
+	struct bench b;
+	struct dns_reply *r = reply_new();
+	const uint8_t *msg;
+	size_t len;
+	uint32_t seed = 12345;
+	uint8_t *copy;
+
+	bench_open(&b);
+	while (bench_next(&b, &msg, &len)) {
+		copy = malloc(len ? len : 1);
+		assert_non_null(copy);
+		/* each prefix sits at the end of the allocation, so ASan sees any overread */
+		for (size_t n = 0; n <= len; n++) {
+			memcpy(copy + len - n, msg, n);
+
+			int rc = dns_parse_reply(copy + len - n, n, r);
+
+			assert_true(status_known(rc));
+			if (rc == DNS_OK)
+				check_invariants(r);
+		}
+		for (int k = 0; k < 64 && len > 0; k++) {
+			memcpy(copy, msg, len);
+			for (int j = 0; j < 1 + k % 4; j++) {
+				seed = seed * 1103515245u + 12345u;
+				size_t at = (seed >> 8) % len;
+
+				seed = seed * 1103515245u + 12345u;
+				copy[at] = (k & 1) ? (uint8_t)(seed >> 16) : (uint8_t)(copy[at] ^ 0xc0);
+			}
+			int rc = dns_parse_reply(copy, len, r);
+
+			assert_true(status_known(rc));
+			if (rc == DNS_OK)
+				check_invariants(r);
+		}
+		free(copy);
+	}
+	free(b.buf);
+	free(r);
+}
+
+static size_t run_corpus(const char *dir, size_t *ok)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct dns_reply *r = reply_new();
+	size_t n = 0;
+
+	if (!d)
+		fail_msg("cannot open %s", dir);
+	while ((e = readdir(d))) {
+		char path[1024];
+		uint8_t *buf;
+		size_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		buf = read_file(path, &len);
+
+		int rc = parse_exact(buf, len, r);
+
+		assert_true(status_known(rc));
+		if (rc == DNS_OK) {
+			check_invariants(r);
+			(*ok)++;
+		}
+		free(buf);
+		n++;
+	}
+	closedir(d);
+	free(r);
+	return n;
+}
+
+static void test_fuzz_corpora(void **state)
+{
+	(void)state;
+	size_t ok = 0;
+
+	assert_int_equal(run_corpus(TEST_DATA "/dns/fuzz/c-ares/corpus", &ok), 74);
+	assert_int_equal(run_corpus(TEST_DATA "/dns/fuzz/bind9/corpus", &ok), 300);
+	assert_true(ok > 100);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_a),
+		cmocka_unit_test(test_single_aaaa),
+		cmocka_unit_test(test_cname_chain_in_order),
+		cmocka_unit_test(test_cname_chain_reversed),
+		cmocka_unit_test(test_cname_loop),
+		cmocka_unit_test(test_cname_self_loop_on_qname),
+		cmocka_unit_test(test_unrelated_not_attributed),
+		cmocka_unit_test(test_forward_pointer_rejected),
+		cmocka_unit_test(test_pointer_loop_rejected),
+		cmocka_unit_test(test_pointer_hops_bounded),
+		cmocka_unit_test(test_label_too_long),
+		cmocka_unit_test(test_name_too_long),
+		cmocka_unit_test(test_rcode_nxdomain),
+		cmocka_unit_test(test_qdcount),
+		cmocka_unit_test(test_tc_bit),
+		cmocka_unit_test(test_edns_opt_and_trailing_data),
+		cmocka_unit_test(test_uppercase_lowercased),
+		cmocka_unit_test(test_escaped_bytes),
+		cmocka_unit_test(test_root_question),
+		cmocka_unit_test(test_not_reply_and_short),
+		cmocka_unit_test(test_bad_rdata),
+		cmocka_unit_test(test_other_types_and_classes_skipped),
+		cmocka_unit_test(test_ttl_top_bit),
+		cmocka_unit_test(test_addrs_capped),
+		cmocka_unit_test(test_chain_capped),
+		cmocka_unit_test(test_many_unrelated_names),
+		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_real_captures),
+		cmocka_unit_test(test_bench_against_dnspython),
+		cmocka_unit_test(test_bench_truncations_and_mutations),
+		cmocka_unit_test(test_fuzz_corpora),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

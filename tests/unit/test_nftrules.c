@@ -1,0 +1,202 @@
+/* The nftables batch: both queue paths as netlink messages, and the text reference. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+
+#include "conf.h"
+#include "nftrules.h"
+
+#ifndef TEST_SRCDIR
+#define TEST_SRCDIR "."
+#endif
+
+static struct conf_route example_route = {
+	.name = "vpn", .ifname = "wg0", .table = 100, .mark = 0x100,
+	.fail_closed = true, .masquerade = true,
+};
+
+static struct conf example = {
+	.path = "example.conf", .queue = 0, .mark_mask = 0xff00,
+	.fail_mode = CONF_FAIL_CLOSED, .n_routes = 1, .routes = &example_route,
+};
+
+struct seen {
+	int rules, queue_exprs, target_exprs, masq_exprs;
+	uint16_t queue_num, queue_flags;
+	char target_name[32];
+	uint32_t target_rev;
+	struct xt_NFQ_info_v3 target_info;
+};
+
+static int expr_cb(struct nftnl_expr *e, void *data)
+{
+	struct seen *s = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint32_t len;
+
+	if (strcmp(name, "queue") == 0) {
+		s->queue_exprs++;
+		s->queue_num = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_NUM);
+		s->queue_flags = nftnl_expr_get_u16(e, NFTNL_EXPR_QUEUE_FLAGS);
+	} else if (strcmp(name, "target") == 0) {
+		const void *info = nftnl_expr_get(e, NFTNL_EXPR_TG_INFO, &len);
+
+		s->target_exprs++;
+		snprintf(s->target_name, sizeof(s->target_name), "%s",
+			 nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
+		s->target_rev = nftnl_expr_get_u32(e, NFTNL_EXPR_TG_REV);
+		assert_int_equal(len, sizeof(s->target_info));
+		memcpy(&s->target_info, info, sizeof(s->target_info));
+	} else if (strcmp(name, "masq") == 0) {
+		s->masq_exprs++;
+	}
+	return 0;
+}
+
+/* Walks every message of the batch; rules are parsed back with libnftnl. */
+static void scan_batch(const struct conf *c, enum nftrules_queue_path path, struct seen *s)
+{
+	static char buf[256 * 1024];
+	int len = nftrules_batch_build(c, path, 100, buf, sizeof(buf));
+	const struct nlmsghdr *nlh = (const void *)buf;
+	int types = 0;
+
+	assert_true(len > 0);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(nlh->nlmsg_type, NFNL_MSG_BATCH_BEGIN);
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+		struct nftnl_rule *r;
+
+		types++;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END || type != NFT_MSG_NEWRULE)
+			continue;
+		r = nftnl_rule_alloc();
+		assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
+		assert_string_equal(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), "nfqroute");
+		nftnl_expr_foreach(r, expr_cb, s);
+		nftnl_rule_free(r);
+		s->rules++;
+	}
+	assert_true(types > 8);
+}
+
+static void test_native_queue_expr(void **state)
+{
+	struct seen s;
+
+	(void)state;
+	scan_batch(&example, NFTRULES_QUEUE_NATIVE, &s);
+	/* new flows in output, DNS replies over UDP and TCP in input */
+	assert_int_equal(s.queue_exprs, 3);
+	assert_int_equal(s.target_exprs, 0);
+	assert_int_equal(s.queue_num, 0);
+	assert_int_equal(s.queue_flags, 0);
+	assert_int_equal(s.masq_exprs, 1);
+}
+
+static void test_compat_queue_target(void **state)
+{
+	struct seen s;
+
+	(void)state;
+	scan_batch(&example, NFTRULES_QUEUE_COMPAT, &s);
+	assert_int_equal(s.queue_exprs, 0);
+	assert_int_equal(s.target_exprs, 3);
+	assert_string_equal(s.target_name, "NFQUEUE");
+	assert_int_equal(s.target_rev, 3);
+	assert_int_equal(s.target_info.queuenum, 0);
+	assert_int_equal(s.target_info.flags, 0);
+}
+
+static void test_fail_open_bypass(void **state)
+{
+	struct conf c = example;
+	struct seen s;
+
+	(void)state;
+	c.fail_mode = CONF_FAIL_OPEN;
+	c.queue = 7;
+	scan_batch(&c, NFTRULES_QUEUE_NATIVE, &s);
+	assert_int_equal(s.queue_num, 7);
+	assert_int_equal(s.queue_flags, NFT_QUEUE_FLAG_BYPASS);
+	scan_batch(&c, NFTRULES_QUEUE_COMPAT, &s);
+	assert_int_equal(s.target_info.queuenum, 7);
+	assert_int_equal(s.target_info.flags, NFQ_FLAG_BYPASS);
+}
+
+static void test_no_masquerade_no_nat_chain(void **state)
+{
+	struct conf_route r = example_route;
+	struct conf c = example;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	r.masquerade = false;
+	c.routes = &r;
+	nftrules_print(&c, f);
+	fclose(f);
+	assert_null(strstr(text, "chain nat"));
+	assert_null(strstr(text, "masquerade"));
+	free(text);
+}
+
+static void test_buffer_too_small(void **state)
+{
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(nftrules_batch_build(&example, NFTRULES_QUEUE_NATIVE, 1, buf,
+					      sizeof(buf)), -ENOSPC);
+}
+
+/* rules/nfqroute.nft is the reference for the example configuration. */
+static void test_print_matches_reference(void **state)
+{
+	char *text = NULL, line[512], *ref = NULL;
+	size_t len = 0, rlen = 0;
+	FILE *f = open_memstream(&text, &len), *rf, *refs;
+
+	(void)state;
+	nftrules_print(&example, f);
+	fclose(f);
+	rf = fopen(TEST_SRCDIR "/rules/nfqroute.nft", "r");
+	assert_non_null(rf);
+	refs = open_memstream(&ref, &rlen);
+	while (fgets(line, sizeof(line), rf))
+		if (line[0] != '#')
+			fputs(line, refs);
+	fclose(refs);
+	fclose(rf);
+	assert_string_equal(text, ref);
+	free(text);
+	free(ref);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_native_queue_expr),
+		cmocka_unit_test(test_compat_queue_target),
+		cmocka_unit_test(test_fail_open_bypass),
+		cmocka_unit_test(test_no_masquerade_no_nat_chain),
+		cmocka_unit_test(test_buffer_too_small),
+		cmocka_unit_test(test_print_matches_reference),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
