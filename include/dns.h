@@ -20,7 +20,8 @@ struct dns_addr {
  * A DNS reply reduced to what routing needs. names[0] is the question name, names[1..]
  * the CNAME chain in resolution order. Only addresses owned by a name of that chain are
  * kept, so unrelated records in the answer section teach nothing. Names are lowercase,
- * without trailing dot; bytes outside [a-z0-9-_.] are written as \DDD escapes.
+ * without trailing dot; bytes outside [a-z0-9-_.] are written as \DDD escapes (a '.'
+ * inside a label is \046), so equal strings mean equal names. The root name is ".".
  */
 struct dns_reply {
 	uint16_t id;
@@ -46,8 +47,13 @@ enum dns_status {
 /*
  * Parses one DNS message (UDP payload, or a TCP message without its length prefix) into
  * *out without allocating. Every length, count and compression pointer is checked against
- * len; pointers must point backwards and chains are bounded. Returns DNS_OK or a negative
- * enum dns_status; on error *out is unspecified.
+ * len; pointers must point backwards and chains are bounded. Only the header, question and
+ * answer section are read; what follows (authority, additional, trailing bytes) is ignored.
+ * A and AAAA records of class IN are kept with their TTL (a TTL with the top bit set reads
+ * as 0); addresses beyond DNS_ADDRS_MAX, and CNAME links beyond DNS_NAMES_MAX or closing a
+ * loop, are dropped silently. Returns DNS_OK or a negative enum dns_status; on error *out
+ * is unspecified, except that for DNS_E_RCODE id, rcode and truncated are set, and
+ * n_names is 1 with names[0] and qtype set when the single question was well formed.
  */
 int dns_parse_reply(const uint8_t *msg, size_t len, struct dns_reply *out);
 

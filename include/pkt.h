@@ -23,9 +23,11 @@ struct pkt_info {
 /*
  * Parses an IPv4 or IPv6 packet as handed out by NFQUEUE (starting at the IP header).
  * Walks IPv6 extension headers, checks every header length against len and the IP
- * total length, and treats non-first fragments as having no L4 header (ports 0).
- * Returns 0 and fills *out, or -EINVAL (malformed or truncated) / -EPROTONOSUPPORT
- * (not IP). Never reads outside data[0..len).
+ * total length, and treats non-first fragments as having no L4 header (ports 0; payload
+ * is the fragment's data). The payload ends at the IP (and UDP) length or at len, which
+ * ever comes first: a truncated copy yields what is there. Returns 0 and fills *out, or
+ * -EINVAL (malformed, or cut inside a header) / -EPROTONOSUPPORT (not IP). Never reads
+ * outside data[0..len).
  */
 int pkt_parse(const uint8_t *data, size_t len, struct pkt_info *out);
 

@@ -57,6 +57,7 @@ struct daemon {
 	char saved_svm[16];
 	bool svm_changed;
 	struct daemon_stats st;
+	struct dns_reply reply;		/* parse buffer, reused for every reply */
 };
 
 static void on_signal(int sig)
@@ -71,7 +72,7 @@ static void on_signal(int sig)
 
 static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
 {
-	static struct dns_reply reply;	/* large; one at a time on the single loop thread */
+	struct dns_reply *reply = &d->reply;
 	const uint8_t *msg = pi->payload;
 	size_t len = pi->payload_len;
 	int ret;
@@ -86,7 +87,7 @@ static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
 	if (len == 0)
 		return;
 	d->st.dns_replies++;
-	ret = dns_parse_reply(msg, len, &reply);
+	ret = dns_parse_reply(msg, len, reply);
 	if (ret == DNS_E_RCODE)
 		return;
 	if (ret < 0) {
@@ -94,10 +95,10 @@ static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
 		log_debug("malformed DNS reply (%s), released unchanged", dns_strerror(ret));
 		return;
 	}
-	ret = classify_dns_learn(d->policy, d->am, &reply, util_now_ms());
+	ret = classify_dns_learn(d->policy, d->am, reply, util_now_ms());
 	d->st.dns_learned += (uint64_t)ret;
 	if (ret > 0)
-		log_debug("dns %s: learned %d address(es)", reply.names[0], ret);
+		log_debug("dns %s: learned %d address(es)", reply->names[0], ret);
 }
 
 static void daemon_log_flow(const struct daemon *d, const struct pkt_info *pi,

@@ -406,7 +406,7 @@ nfq_start() {
 	local from
 	from=$(($(stat -c %s "$NFQ_LOG") + 1))
 	# shellcheck disable=SC2086 # NFQ_ARGS: extra words on purpose
-	(nfq_exec setsid "$NFQROUTE" ${NFQ_ARGS:-} run -c "$conf") >>"$NFQ_LOG" 2>&1 </dev/null &
+	(nfq_exec setsid "$NFQROUTE" run -c "$conf" ${NFQ_ARGS:-}) >>"$NFQ_LOG" 2>&1 </dev/null &
 	NFQ_PID=$!
 	LAB_PIDS+=("$NFQ_PID")
 	local end=$((SECONDS + 10))
