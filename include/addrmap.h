@@ -18,7 +18,8 @@ struct addrmap_entry {
 
 /*
  * Creates a table for at most max_entries addresses, all memory reserved up front so that
- * inserts and lookups never allocate. Returns NULL on failure.
+ * inserts and lookups never allocate: about 40 bytes per entry for the table and 56 for
+ * the name pool. Returns NULL on failure, or when max_entries is 0 or above 2^28.
  */
 struct addrmap *addrmap_new(size_t max_entries);
 
@@ -32,8 +33,8 @@ void addrmap_free(struct addrmap *m);
  * refreshed one; the choice is approximate (a clock hand samples a few entries). Names are
  * stored once and shared by all their addresses; when the name pool (about 48 bytes per
  * entry) has no room, older entries are evicted until the name fits. Expiries are kept
- * relative to a base that follows the newest one; expiries more than ~24 days older than
- * the newest read as expired. Returns 0, -EINVAL (bad family, name longer than 253) or
+ * relative to a base that follows the newest one: an expiry more than ~24 days before the
+ * newest may read as expired. Returns 0, -EINVAL (bad family, name longer than 253) or
  * -ENOSPC (the name fits not even into an empty pool; cannot happen with names <= 253).
  */
 int addrmap_insert(struct addrmap *m, const struct pkt_addr *addr, const char *name,

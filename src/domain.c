@@ -31,6 +31,7 @@
 #define N_MIN 64
 #define LOAD_NUM 4		/* grow beyond 4/5 full */
 #define LOAD_DEN 5
+#define REBUILD_AHEAD 16	/* slots */
 
 #define H_SEED 0xcbf29ce484222325ULL
 #define H_MUL 0x9e3779b97f4a7c15ULL
@@ -148,6 +149,9 @@ static int dm_rebuild(struct domain_matcher *m, uint32_t n)
 			const struct dm_slot *sl = &m->slots[i];
 			const unsigned char *a;
 
+			/* Old slots are in hash order, names in insertion order: fetch ahead. */
+			if (i + REBUILD_AHEAD < total && sl[REBUILD_AHEAD].psl)
+				__builtin_prefetch(m->arena + sl[REBUILD_AHEAD].off);
 			if (!sl->psl)
 				continue;
 			a = m->arena + sl->off;
@@ -263,23 +267,23 @@ int domain_matcher_lookup(const struct domain_matcher *m, const char *name, size
 {
 	uint64_t hs[SUFFIX_MAX];
 	uint16_t lens[SUFFIX_MAX];
-	size_t len = strlen(name), ns = 0;
+	size_t len = strlen(name), ns = 0, stop;
 	uint64_t h = m->seed;
 
 	if (!m->count)
 		return -ENOENT;
 	/*
 	 * Walk right to left; at each label start record the hash of the suffix from there.
-	 * Suffixes that start with an empty label or exceed DOMAIN_MAX cannot be rules.
+	 * Suffixes that start with an empty label or exceed DOMAIN_MAX cannot be rules, so
+	 * the walk ends DOMAIN_MAX + 1 bytes from the right however long the name is.
 	 */
-	for (size_t i = len; i-- > 0;) {
+	stop = len > DOMAIN_MAX + 1 ? len - DOMAIN_MAX - 1 : 0;
+	for (size_t i = len; i-- > stop;) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (c == '.') {
 			size_t sl = len - i - 1;
 
-			if (sl > DOMAIN_MAX)
-				break;
 			if (sl && name[i + 1] != '.' && ns < SUFFIX_MAX) {
 				hs[ns] = dm_hash_final(h, sl);
 				lens[ns++] = (uint16_t)sl;

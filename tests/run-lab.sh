@@ -17,6 +17,11 @@ name=$(basename "$test_script" .sh)
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export PATH
 
+if [ -n "${NFQR_SKIP_LAB:-}" ]; then
+	echo "SKIP $name: NFQR_SKIP_LAB is set"
+	exit 77
+fi
+
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP $name: the namespace lab needs root (run: sudo make check)"
 	exit 77
