@@ -77,6 +77,7 @@ int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct 
 
 	if (name < 0)
 		return 0;
+	addrmap_set_now(am, now_ms);	/* lets eviction prefer expired entries */
 	for (size_t i = 0; i < r->n_addrs; i++) {
 		const struct dns_addr *a = &r->addrs[i];
 		struct pkt_addr addr = { .family = a->family };
