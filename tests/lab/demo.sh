@@ -51,7 +51,7 @@ grep -E '^[[:space:]]*(\[|interface|domains|domain-list)' "$LAB_CONF" | sed 's/^
 echo
 
 row() {
-	printf '  %-24s %-5s -> seen as %-12s -> %s\n' "$@"
+	printf '  %-20s IPv%s  -> seen as %-10s -> %s\n' "$@"
 }
 
 # show NAME FAMILY: fetch and print one row.
@@ -67,7 +67,7 @@ show() {
 	row "$1" "${2#-}" "$got" "$via"
 }
 
-printf '  %-24s %-5s    %-20s    %s\n' NAME IP "WEB SERVER SAW" PATH
+echo "curl http://NAME/ from host; the web server answers with the client address it saw:"
 for spec in "ipv4.icanhazip.com -4" "icanhazip.com -6" "github.com -4" "github.com -6" \
 	"www.cdn-alias.test -4" "api.ipify.org -4" "api64.ipify.org -6" "ifconfig.me -4"; do
 	# shellcheck disable=SC2086 # name and family

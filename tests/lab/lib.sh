@@ -14,6 +14,16 @@
 # The echo servers answer with the client address they saw: 10.99.2.2 / fd99:2::2 means the
 # connection went through the tunnel, 10.99.1.2 / fd99:1::2 means it went direct.
 # There is no route through the tunnel in host's main table: adding one is nfqroute's job.
+#
+# A test: lab_up; write_conf; nfq_start; assert_via_vpn NAME [-4|-6]; assert_direct ...;
+# nfq_stop; lab_result. Everything started is killed and the namespaces are deleted on
+# exit, whatever happens (trap). Exit status: 0 pass, 1 fail, 99 the lab could not be
+# built. Knobs (environment):
+#   LAB_KEEP=1        keep the test's files (logs, captures, configs) in /tmp/nqlab.*
+#   NFQ_ARGS=-v       extra arguments after `nfqroute run -c CONF` (e.g. verbose log)
+#   LAB_RP_FILTER=N   host's rp_filter during the tests (default 2)
+#   NFQ_START_SOFT=1  nfq_start returns 1 instead of ending the test
+# Run one test by hand: sudo NFQROUTE=$PWD/nfqroute sh tests/run-lab.sh tests/lab/t01_split.sh
 
 set -u
 
@@ -80,6 +90,7 @@ LAB_FAILS=0
 LAB_PIDS=()
 CAP_PID=
 CAP_FILE=
+CAP_N=0
 WG_HOST_PID=
 
 # ---------------------------------------------------------------- messages, assertions
@@ -110,7 +121,7 @@ lab_dump_state() {
 		ip -n "$NS_HOST" -br link show "$WG_HOST"
 		echo "\$ sysctl net.ipv4.conf.all.src_valid_mark net.ipv4.conf.all.rp_filter"
 		in_host sysctl net.ipv4.conf.all.src_valid_mark net.ipv4.conf.all.rp_filter
-		echo "\$ nft list table inet nfqroute (set elements abridged)"
+		echo "\$ nft list table inet nfqroute (first 60 lines)"
 		in_host nft list table inet nfqroute 2>&1 | head -n 60
 		echo "\$ conntrack -L (port 80)"
 		in_host conntrack -L -p tcp --dport 80 2>/dev/null | tail -n 10
@@ -192,17 +203,23 @@ assert_blocked() {
 	return 1
 }
 
+# now_ms: monotonic enough wall clock in milliseconds.
+now_ms() {
+	local t=${EPOCHREALTIME//[!0-9]/}
+	echo $((t / 1000))
+}
+
 # wait_seen NAME ADDR SECONDS [curl args]: poll until a fetch of NAME is seen from ADDR.
 wait_seen() {
-	local name=$1 want=$2 secs=$3 end got=
+	local name=$1 want=$2 end got=
+	end=$(($(now_ms) + $3 * 1000))
 	shift 3
-	end=$((SECONDS + secs))
-	while [ "$SECONDS" -lt "$end" ]; do
+	while :; do
 		got=$(FETCH_TIMEOUT=2 fetch "$name" "$@")
 		[ "$got" = "$want" ] && return 0
+		[ "$(now_ms)" -ge "$end" ] && return 1
 		sleep 0.3
 	done
-	return 1
 }
 
 # lab_result: print the summary and exit with the test's status.
@@ -233,10 +250,11 @@ fetch() {
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s.
 wait_for() {
-	local end=$((SECONDS + $1))
+	local end
+	end=$(($(now_ms) + ${1%.*} * 1000))
 	shift
 	while ! "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
+		[ "$(now_ms)" -ge "$end" ] && return 1
 		sleep 0.1
 	done
 	return 0
@@ -327,7 +345,8 @@ wg_link_up() {
 capture_start() {
 	local ifn=$1 ns=$2
 	shift 2
-	CAP_FILE=$LAB_TMP/capture.$ifn.$SECONDS.pcap
+	CAP_N=$((CAP_N + 1))
+	CAP_FILE=$LAB_TMP/capture$CAP_N.$ifn.pcap
 	spawn "$ns" "$CAP_FILE.err" tcpdump -i "$ifn" -n -U --immediate-mode -w "$CAP_FILE" "$@"
 	CAP_PID=$SPAWNED
 	if ! wait_for 5 grep -q "listening on" "$CAP_FILE.err"; then
@@ -409,8 +428,9 @@ nfq_start() {
 	(nfq_exec setsid "$NFQROUTE" run -c "$conf" ${NFQ_ARGS:-}) >>"$NFQ_LOG" 2>&1 </dev/null &
 	NFQ_PID=$!
 	LAB_PIDS+=("$NFQ_PID")
-	local end=$((SECONDS + 10))
-	while ! tail -c +"$from" "$NFQ_LOG" | grep -qi 'ready'; do
+	local end
+	end=$(($(now_ms) + 10000))
+	while ! tail -c +"$from" "$NFQ_LOG" | grep -qiw 'ready'; do
 		if ! kill -0 "$NFQ_PID" 2>/dev/null; then
 			wait "$NFQ_PID"
 			local rc=$?
@@ -419,7 +439,7 @@ nfq_start() {
 			[ "${NFQ_START_SOFT:-0}" = 1 ] && return 1
 			abort "nfqroute exited with status $rc before it was ready"
 		fi
-		if [ "$SECONDS" -ge "$end" ]; then
+		if [ "$(now_ms)" -ge "$end" ]; then
 			nfq_show_log
 			[ "${NFQ_START_SOFT:-0}" = 1 ] && return 1
 			abort "nfqroute did not log 'ready' within 10 s"

@@ -34,10 +34,10 @@ assert_direct api.ipify.org
 assert_direct api64.ipify.org -6
 
 wg_up || abort "cannot re-create $WG_HOST"
-if wait_seen ipv4.icanhazip.com "$VPN_ADDR4" 10 -4; then
+if wait_seen ipv4.icanhazip.com "$VPN_ADDR4" 5 -4; then
 	ok "ipv4.icanhazip.com goes through the tunnel again after it came back"
 else
-	fail "ipv4.icanhazip.com not through the tunnel within 10 s of the tunnel coming back"
+	fail "ipv4.icanhazip.com not through the tunnel within 5 s of the tunnel coming back"
 fi
 assert_via_vpn ipv4.icanhazip.com
 assert_via_vpn github.com -6

@@ -31,10 +31,10 @@ fi
 assert_direct api.ipify.org
 
 wg_link_up || abort "cannot set $WG_HOST up"
-if wait_seen ipv4.icanhazip.com "$VPN_ADDR4" 10 -4; then
+if wait_seen ipv4.icanhazip.com "$VPN_ADDR4" 5 -4; then
 	ok "ipv4.icanhazip.com goes through the tunnel again after link up"
 else
-	fail "ipv4.icanhazip.com not through the tunnel within 10 s of link up"
+	fail "ipv4.icanhazip.com not through the tunnel within 5 s of link up"
 fi
 if wait_seen github.com "$VPN_ADDR6" 5 -6; then
 	ok "github.com -6 goes through the tunnel again after link up"
