@@ -14,6 +14,18 @@
 
 enum conf_fail_mode { CONF_FAIL_CLOSED, CONF_FAIL_OPEN };
 
+/* An address prefix: networks =, sources =, network-list = lines. */
+struct conf_prefix {
+	struct pkt_addr addr;	/* host bits cleared */
+	uint8_t len;		/* 0..32 or 0..128 */
+};
+
+/* A destination port range: ports = tcp:25 udp:5000-5100. */
+struct conf_ports {
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t lo, hi;
+};
+
 struct conf_route {
 	char name[CONF_NAME_MAX];	/* from [route NAME] */
 	char ifname[IF_NAMESIZE];	/* interface = */
@@ -33,6 +45,15 @@ struct conf_route {
 	size_t n_lists;			/* domain-list = FILE (may repeat) */
 	char **lists;
 	int line;			/* line of the [route] header */
+	/* selectors decided in the kernel (nftables), before any domain decision */
+	size_t n_networks;		/* networks = CIDR ..., network-list = FILE */
+	struct conf_prefix *networks;
+	size_t n_sources;		/* sources = CIDR ... */
+	struct conf_prefix *sources;
+	size_t n_ports;			/* ports = tcp:25 udp:5000-5100 */
+	struct conf_ports *ports;
+	char inbound_if[IF_NAMESIZE];	/* inbound-interface = IFACE ("" when unset) */
+	bool dns;			/* dns = yes: queries for this route's names take it */
 };
 
 struct conf {
@@ -45,6 +66,9 @@ struct conf {
 	uint32_t min_ttl, max_ttl;	/* min-ttl = 60, max-ttl = 86400 (seconds) */
 	size_t n_routes;
 	struct conf_route *routes;
+	int default_route;		/* default = ROUTE: index, or -1 (unmatched stay) */
+	size_t n_lan_ifs;		/* lan-interfaces = IFACE ...: gateway mode */
+	char (*lan_ifs)[IF_NAMESIZE];
 };
 
 /*

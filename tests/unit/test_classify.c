@@ -41,6 +41,7 @@ static struct conf *make_conf(void)
 	c->min_ttl = 60;
 	c->max_ttl = 3600;
 	c->max_entries = 1024;
+	c->default_route = -1;
 	c->n_routes = 2;
 	c->routes = r;
 	strcpy(r[0].name, "vpn");

@@ -22,14 +22,19 @@
 #define TEST_SRCDIR "."
 #endif
 
+static char *example_domains[] = { "github.com", "icanhazip.com" };
+
+/* rules/nfqroute.conf.example, as conf_load fills it */
 static struct conf_route example_route = {
 	.name = "vpn", .ifname = "wg0", .table = 100, .mark = 0x100,
 	.fail_closed = true, .masquerade = true,
+	.n_domains = 2, .domains = example_domains,
 };
 
 static struct conf example = {
 	.path = "example.conf", .queue = 0, .mark_mask = 0xff00,
 	.fail_mode = CONF_FAIL_CLOSED, .n_routes = 1, .routes = &example_route,
+	.default_route = -1,
 };
 
 struct seen {
