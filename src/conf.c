@@ -813,6 +813,7 @@ static int conf_parser_init(struct conf_parser *p)
 	c->max_entries = CONF_DEF_MAX_ENTRIES;
 	c->min_ttl = CONF_DEF_MIN_TTL;
 	c->max_ttl = CONF_DEF_MAX_TTL;
+	c->default_route = -1;
 	return 0;
 }
 
@@ -858,6 +859,9 @@ static void conf_route_free(struct conf_route *r)
 	free(r->domain_lines);
 	free(r->lists);
 	free(r->bypass);
+	free(r->networks);
+	free(r->sources);
+	free(r->ports);
 }
 
 void conf_free(struct conf *c)
@@ -867,6 +871,7 @@ void conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_routes; i++)
 		conf_route_free(&c->routes[i]);
 	free(c->routes);
+	free(c->lan_ifs);
 	free(c->path);
 	free(c);
 }
