@@ -10,8 +10,8 @@ struct route_mgr;
 
 /*
  * Opens the rtnetlink sockets (libnl-route-3): one for requests and one subscribed to link
- * events, non-blocking, so the daemon loop can poll it. Does not change anything yet.
- * Returns NULL and writes a message into err on failure.
+ * and IPv4/IPv6 address events, non-blocking, so the daemon loop can poll it. Does not
+ * change anything yet. Returns NULL and writes a message into err on failure.
  */
 struct route_mgr *route_mgr_new(char *err, size_t errlen);
 
@@ -44,8 +44,10 @@ int route_mgr_fd(const struct route_mgr *rm);
 int route_mgr_apply(struct route_mgr *rm, const struct conf *c, char *err, size_t errlen);
 
 /*
- * Reads pending link events and re-adds a route's default route when its interface comes
- * up again (also after it was deleted and re-created under the same name). Never blocks.
+ * Reads pending link and address events and re-adds a route's default route when its
+ * interface comes up again (also after it was deleted and re-created under the same
+ * name), and retries a default route that is not in place (e.g. its gateway was not
+ * reachable yet) when an address of that family appears on the interface. Never blocks.
  * Returns 0 or -errno.
  */
 int route_mgr_handle_events(struct route_mgr *rm);

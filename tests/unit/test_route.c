@@ -1,4 +1,7 @@
-/* route_plan_print: the ip(8) commands equivalent to route_mgr_apply (no root needed). */
+/*
+ * route_plan_print: the ip(8) commands equivalent to route_mgr_apply; the parse and
+ * decide steps of link and address events (no root needed).
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,13 +9,23 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
 #include "conf.h"
 #include "route.h"
+#include "route_int.h"
 
 #define N_ROUTES 4
 
@@ -180,6 +193,175 @@ static void test_plan_bad_route(void **state)
 	free(got);
 }
 
+/* ---- address events ---- */
+
+/* An address message as the kernel sends it; addr_len 0 leaves IFA_ADDRESS out. */
+static struct nl_msg *addr_msg(int type, uint8_t family, uint32_t ifindex, uint8_t prefixlen,
+			       size_t addr_len)
+{
+	static const uint8_t addr[16] = { 10, 9, 0, 2 };
+	struct ifaddrmsg ifa = {
+		.ifa_family = family,
+		.ifa_prefixlen = prefixlen,
+		.ifa_index = ifindex,
+	};
+	struct nl_msg *msg = nlmsg_alloc_simple(type, 0);
+
+	assert_non_null(msg);
+	assert_int_equal(nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO), 0);
+	if (addr_len > 0)
+		assert_int_equal(nla_put(msg, IFA_ADDRESS, (int)addr_len, addr), 0);
+	return msg;
+}
+
+/* Parses a message built by addr_msg and frees it. */
+static int addr_parse(struct nl_msg *msg, struct route_addr_ev *ev)
+{
+	int rc = route_addr_ev_parse(nlmsg_hdr(msg), ev);
+
+	nlmsg_free(msg);
+	return rc;
+}
+
+static void test_addr_parse_ok(void **state)
+{
+	static const uint8_t local6[16] = { 0xfd, 0x09, [15] = 2 };
+	struct route_addr_ev ev;
+	struct nl_msg *msg;
+
+	(void)state;
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET, 7, 24, 4), &ev), 0);
+	assert_int_equal(ev.type, RTM_NEWADDR);
+	assert_int_equal(ev.fi, 0);
+	assert_int_equal(ev.ifindex, 7);
+
+	msg = addr_msg(RTM_DELADDR, AF_INET6, INT_MAX, 128, 16);
+	assert_int_equal(nla_put(msg, IFA_LOCAL, sizeof(local6), local6), 0);
+	assert_int_equal(addr_parse(msg, &ev), 0);
+	assert_int_equal(ev.type, RTM_DELADDR);
+	assert_int_equal(ev.fi, ROUTE_V6);
+	assert_int_equal(ev.ifindex, INT_MAX);
+}
+
+/* Anything but a well-formed address message of a known family is ignored. */
+static void test_addr_parse_rejects(void **state)
+{
+	struct route_addr_ev ev;
+	struct nl_msg *msg;
+
+	(void)state;
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWLINK, AF_INET, 7, 24, 4), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_PACKET, 7, 0, 4), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET, 0, 24, 4), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET, 0x80000000u, 24, 4), &ev),
+			 -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET, 7, 33, 4), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET6, 7, 129, 16), &ev), -EINVAL);
+	/* IFA_ADDRESS missing, or not of the family's length */
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET, 7, 24, 0), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET, 7, 24, 16), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET6, 7, 64, 4), &ev), -EINVAL);
+	assert_int_equal(addr_parse(addr_msg(RTM_NEWADDR, AF_INET6, 7, 64, 15), &ev), -EINVAL);
+	msg = addr_msg(RTM_NEWADDR, AF_INET, 7, 24, 4);
+	assert_int_equal(nla_put(msg, IFA_LOCAL, 3, "abc"), 0);
+	assert_int_equal(addr_parse(msg, &ev), -EINVAL);
+	/* the attribute runs past the message: it is not read */
+	msg = addr_msg(RTM_NEWADDR, AF_INET, 7, 24, 4);
+	nlmsg_hdr(msg)->nlmsg_len -= 2;
+	assert_int_equal(addr_parse(msg, &ev), -EINVAL);
+	/* shorter than struct ifaddrmsg */
+	msg = addr_msg(RTM_NEWADDR, AF_INET, 7, 24, 0);
+	nlmsg_hdr(msg)->nlmsg_len = NLMSG_HDRLEN + sizeof(struct ifaddrmsg) - 1;
+	assert_int_equal(addr_parse(msg, &ev), -EINVAL);
+}
+
+/* An entry whose interface (ifindex 7) is up and whose dev routes are both in place. */
+static void ent_up(struct route_ent *e)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "vpn");
+	snprintf(e->ifname, sizeof(e->ifname), "wg0");
+	e->ifindex = 7;
+	e->link_up = true;
+	e->dev_ok[0] = e->dev_ok[ROUTE_V6] = true;
+}
+
+static void test_addr_decide(void **state)
+{
+	struct route_addr_ev v4 = { .type = RTM_NEWADDR, .fi = 0, .ifindex = 7 };
+	struct route_addr_ev v6 = { .type = RTM_NEWADDR, .fi = ROUTE_V6, .ifindex = 7 };
+	struct route_addr_ev del4 = { .type = RTM_DELADDR, .fi = 0, .ifindex = 7 };
+	struct route_addr_ev other = { .type = RTM_NEWADDR, .fi = 0, .ifindex = 8 };
+	struct route_ent e;
+
+	(void)state;
+	ent_up(&e);
+	assert_int_equal(route_addr_decide(&e, &v4), ROUTE_ADDR_NONE);
+	assert_int_equal(route_addr_decide(&e, &v6), ROUTE_ADDR_NONE);
+
+	/* the gateway was not reachable when the link came up */
+	e.dev_ok[0] = false;
+	assert_int_equal(route_addr_decide(&e, &v4), ROUTE_ADDR_RETRY);
+	assert_int_equal(route_addr_decide(&e, &v6), ROUTE_ADDR_NONE);
+	assert_int_equal(route_addr_decide(&e, &other), ROUTE_ADDR_NONE);
+	e.link_up = false;
+	assert_int_equal(route_addr_decide(&e, &v4), ROUTE_ADDR_NONE);
+
+	/* a removed address may have taken the route with it: the next one retries */
+	ent_up(&e);
+	assert_int_equal(route_addr_decide(&e, &del4), ROUTE_ADDR_NONE);
+	assert_false(e.dev_ok[0]);
+	assert_true(e.dev_ok[ROUTE_V6]);
+	assert_int_equal(route_addr_decide(&e, &v4), ROUTE_ADDR_RETRY);
+
+	/* an interface not seen yet matches no address event */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(route_addr_decide(&e, &v4), ROUTE_ADDR_NONE);
+}
+
+/* ---- link events ---- */
+
+static void test_link_decide(void **state)
+{
+	struct route_link_ev ev = { .type = RTM_NEWLINK, .ifindex = 7, .flags = IFF_UP };
+	struct route_ent e;
+
+	(void)state;
+	snprintf(ev.name, sizeof(ev.name), "wg0");
+	ent_up(&e);
+	assert_int_equal(route_link_decide(&e, &ev), ROUTE_LINK_NONE);
+	assert_true(e.dev_ok[0] && e.dev_ok[ROUTE_V6]);
+
+	ev.flags = 0;
+	assert_int_equal(route_link_decide(&e, &ev), ROUTE_LINK_NONE);
+	assert_false(e.link_up || e.dev_ok[0] || e.dev_ok[ROUTE_V6]);
+	ev.flags = IFF_UP;
+	assert_int_equal(route_link_decide(&e, &ev), ROUTE_LINK_ADD);
+	assert_true(e.link_up);
+
+	/* re-created under the same name: a new link without our routes */
+	ent_up(&e);
+	ev.ifindex = 9;
+	assert_int_equal(route_link_decide(&e, &ev), ROUTE_LINK_ADD);
+	assert_int_equal(e.ifindex, 9);
+	assert_false(e.dev_ok[0]);
+
+	/* renamed away */
+	ent_up(&e);
+	ev.ifindex = 7;
+	snprintf(ev.name, sizeof(ev.name), "wgx");
+	assert_int_equal(route_link_decide(&e, &ev), ROUTE_LINK_LOST);
+	assert_int_equal(e.ifindex, 0);
+	assert_false(e.link_up || e.dev_ok[0]);
+
+	ent_up(&e);
+	ev.type = RTM_DELLINK;
+	snprintf(ev.name, sizeof(ev.name), "wg0");
+	assert_int_equal(route_link_decide(&e, &ev), ROUTE_LINK_NONE);
+	assert_int_equal(e.ifindex, 0);
+	assert_false(e.dev_ok[ROUTE_V6]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +371,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_plan_extremes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_bad_route, setup, teardown),
+		cmocka_unit_test(test_addr_parse_ok),
+		cmocka_unit_test(test_addr_parse_rejects),
+		cmocka_unit_test(test_addr_decide),
+		cmocka_unit_test(test_link_decide),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,239 @@
+/*
+ * Internal to the route module (src/route*.c and its unit test): the per-route entry, the
+ * manager's state and the few functions the files share. route_plan.c turns a
+ * configuration into entries and ip(8) text (pure), route_nl.c talks to the kernel,
+ * route.c changes the installed state, route_link.c follows link and address events.
+ */
+#ifndef NFQR_ROUTE_INT_H
+#define NFQR_ROUTE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "route.h"
+
+struct nl_cb;
+struct nl_sock;
+struct nlmsghdr;
+
+#define ROUTE_METRIC_DEV	1024u
+/* Far behind any metric a tunnel tool picks, so it only wins while the dev route is gone. */
+#define ROUTE_METRIC_BLACKHOLE	4278198272u
+#define ROUTE_PROTO		RTPROT_STATIC
+#define ROUTE_PROTO_NAME	"static"
+
+#define ROUTE_NFAM		2	/* family index 0: IPv4, 1: IPv6 */
+#define ROUTE_V6		1
+#define ROUTE_FAMS_ALL		((1u << ROUTE_NFAM) - 1)	/* mask of family indexes */
+#define ROUTE_CMD_MAX		256
+#define ROUTE_ERRSTR_MAX	256
+
+enum route_obj { ROUTE_OBJ_DEV, ROUTE_OBJ_BLACKHOLE, ROUTE_OBJ_RULE };
+
+#define ROUTE_PART_DEV		(1u << ROUTE_OBJ_DEV)
+#define ROUTE_PART_BLACKHOLE	(1u << ROUTE_OBJ_BLACKHOLE)
+#define ROUTE_PART_RULE		(1u << ROUTE_OBJ_RULE)
+#define ROUTE_PART_ALL		(ROUTE_PART_DEV | ROUTE_PART_BLACKHOLE | ROUTE_PART_RULE)
+
+/* What one configured route installs; a copy, so the caller's conf may be freed. */
+struct route_ent {
+	char name[CONF_NAME_MAX];
+	char ifname[IF_NAMESIZE];
+	uint32_t table, mark, mask, prio;
+	bool fail_closed, keep_blackhole;
+	bool has_gw[ROUTE_NFAM];
+	uint8_t gw[ROUTE_NFAM][16];
+	/* Link as last seen, so the dev routes are added once per up transition. */
+	int ifindex;
+	bool link_up;
+	/* Dev route per family believed in the kernel: an address event retries the others. */
+	bool dev_ok[ROUTE_NFAM];
+	bool pending;		/* re-add the dev routes after this batch of events */
+	unsigned addr_retry;	/* families whose dev route to retry after this batch */
+	int lost_ifindex;	/* interface renamed away: drop dev routes left on it */
+	bool v6_failed;		/* last IPv6 dev route add failed (warned once) */
+	bool stale;		/* left from a failed apply: only kept to be removed */
+};
+
+struct route_mgr {
+	struct nl_sock *sk;	/* requests */
+	struct nl_sock *ev;	/* link and address events */
+	struct nl_cb *ev_cb;
+	struct route_ent *ents;
+	size_t n_ents;
+	void (*log_fn)(void *ctx, int prio, const char *msg);
+	void *log_ctx;
+	int kerr;		/* errno of the kernel's answer to the last request */
+	char kmsg[128];		/* its extended-ack message, if any */
+};
+
+/* The address family (AF_INET, AF_INET6) of family index fi. */
+static inline int route_fam(int fi)
+{
+	return fi == ROUTE_V6 ? AF_INET6 : AF_INET;
+}
+
+/* The address length in bytes (4, 16) of family index fi. */
+static inline size_t route_fam_len(int fi)
+{
+	return fi == ROUTE_V6 ? 16 : 4;
+}
+
+/* ---- route_plan.c: configuration to entries, ip(8) text (pure) ---- */
+
+/*
+ * Entries for the routes of c that leave the main table, in file order, with the rule
+ * priority of each route's position (main-table routes count). On success *out (NULL when
+ * there are none) is the caller's to free. Returns 0, or -EINVAL / -ENOMEM with a message
+ * in err and *out NULL.
+ */
+int route_ents_from_conf(const struct conf *c, struct route_ent **out, size_t *n_out,
+			 char *err, size_t errlen);
+
+/*
+ * Whether some entry of set (n entries, set may be NULL when n is 0) installs the same
+ * kernel object as e does: the same rule, the same table's blackhole, or for family index
+ * fi the same dev route (table, interface, gateway).
+ */
+bool route_obj_in(const struct route_ent *set, size_t n, const struct route_ent *e,
+		  enum route_obj obj, int fi);
+
+/*
+ * Writes into buf the ip(8) command that adds (verb "add") or deletes ("del") object obj
+ * of e for family index fi, e.g. "ip -6 route add default dev wg0 table 100 ...".
+ * Always NUL-terminates; truncates to size.
+ */
+void route_obj_fmt(const struct route_ent *e, int fi, enum route_obj obj, const char *verb,
+		   char *buf, size_t size);
+
+/* ---- route_nl.c: kernel requests and error mapping ---- */
+
+/*
+ * Connects rm->sk (already allocated) to rtnetlink and installs the error handler that
+ * keeps the kernel's own errno and extended-ack message for route_obj_req and
+ * route_link_get. Returns 0, or a negative libnl error with "rtnetlink: ..." in err.
+ */
+int route_nl_open(struct route_mgr *rm, char *err, size_t errlen);
+
+/*
+ * Maps a libnl error (negative or positive NLE_*) to -errno; 0 stays 0 and unknown codes
+ * become -EIO. For failures the kernel did not answer itself; libnl folds several errnos
+ * into one code.
+ */
+int route_nle_errno(int nlerr);
+
+/*
+ * Formats the failure rc (-errno) of the last request into buf: strerror, followed by the
+ * kernel's extended-ack message in parentheses when it sent one. Returns buf.
+ */
+const char *route_errstr(const struct route_mgr *rm, int rc, char *buf, size_t size);
+
+/* True for the errors that mean "the object or its interface is not there". */
+bool route_err_notfound(int rc);
+
+/*
+ * Adds (add true) or deletes object obj of e for family index fi through rm->sk and waits
+ * for the kernel's answer. ifindex is the interface of a dev route (ignored otherwise);
+ * adding a dev route replaces one with the same key, adding an object that exists is
+ * success. Returns 0 or -errno (the kernel's own where it answered).
+ */
+int route_obj_req(struct route_mgr *rm, const struct route_ent *e, int fi, enum route_obj obj,
+		  int ifindex, bool add);
+
+/*
+ * Asks the kernel for the interface named ifname right now: fills *ifindex and *up
+ * (IFF_UP). Returns 0, -ENODEV when it does not exist (or ifname is empty, with *ifindex
+ * 0 and *up false), or another -errno.
+ */
+int route_link_get(struct route_mgr *rm, const char *ifname, int *ifindex, bool *up);
+
+/* ---- route.c: state changes ---- */
+
+/* Formats one message and hands it to rm's logger (if any) at syslog priority prio. */
+__attribute__((format(printf, 3, 4)))
+void route_log(const struct route_mgr *rm, int prio, const char *fmt, ...);
+
+/*
+ * Refreshes e's view of its interface and, when it is up, adds e's dev routes of the
+ * families in fams (bit 1 << family index; all of them when the interface is now another
+ * link than the one e knew) and records in e->dev_ok which are in place. A missing or
+ * down interface, an IPv6 route the interface refuses (IPv6 disabled on it) and an
+ * interface that vanishes meanwhile are logged, not errors. Returns 0 or the first other
+ * -errno, with a message in err.
+ */
+int route_ent_add_dev(struct route_mgr *rm, struct route_ent *e, unsigned fams, char *err,
+		      size_t errlen);
+
+/*
+ * Deletes object obj of e for family index fi (ifindex: the dev route's interface). A
+ * missing object, or IPv6 unsupported by the kernel, is fine; other failures are logged
+ * and the first one is kept in *first (when it is still 0).
+ */
+void route_obj_del(struct route_mgr *rm, const struct route_ent *e, int fi, enum route_obj obj,
+		   int ifindex, int *first);
+
+/* ---- route_link.c: link and address events ---- */
+
+/* One validated RTM_NEWLINK / RTM_DELLINK. */
+struct route_link_ev {
+	int type;		/* RTM_NEWLINK or RTM_DELLINK */
+	int ifindex;		/* > 0 */
+	unsigned flags;		/* IFF_* */
+	char name[IF_NAMESIZE];	/* NUL-terminated */
+};
+
+enum route_link_act { ROUTE_LINK_NONE, ROUTE_LINK_ADD, ROUTE_LINK_LOST };
+
+/* One validated RTM_NEWADDR / RTM_DELADDR. */
+struct route_addr_ev {
+	int type;		/* RTM_NEWADDR or RTM_DELADDR */
+	int fi;			/* family index: 0 IPv4, 1 IPv6 */
+	int ifindex;		/* > 0 */
+};
+
+enum route_addr_act { ROUTE_ADDR_NONE, ROUTE_ADDR_RETRY };
+
+/*
+ * Subscribes rm->ev (already allocated) to link and IPv4/IPv6 address events,
+ * non-blocking with a large receive buffer, and routes them to the manager's handler.
+ * Returns 0, or a negative code with a message in err.
+ */
+int route_ev_open(struct route_mgr *rm, char *err, size_t errlen);
+
+/*
+ * Checks a link message from the kernel: type, header length, attribute layout, a
+ * positive ifindex and an IFLA_IFNAME that is a NUL-terminated name of at most
+ * IF_NAMESIZE bytes. Fills *ev and returns 0, or -EINVAL and leaves *ev unspecified.
+ */
+int route_link_ev_parse(struct nlmsghdr *nlh, struct route_link_ev *ev);
+
+/*
+ * Updates e's view of its link (ifindex, up, which dev routes survive) from ev and says
+ * what to do: ADD when e's interface came up or is a new link under its name, LOST when
+ * e's link was renamed away (its dev routes stay on it and must be deleted), else NONE.
+ */
+enum route_link_act route_link_decide(struct route_ent *e, const struct route_link_ev *ev);
+
+/*
+ * Checks an address message from the kernel: type, header length, attribute layout, an
+ * IPv4 or IPv6 family, a positive ifindex, a prefix length within the family, and
+ * IFA_ADDRESS (required) and IFA_LOCAL (optional) of the family's address length. Fills
+ * *ev and returns 0, or -EINVAL and leaves *ev unspecified.
+ */
+int route_addr_ev_parse(struct nlmsghdr *nlh, struct route_addr_ev *ev);
+
+/*
+ * Updates e's view of its dev routes from ev and says what to do: RETRY when an address
+ * appeared on e's interface while it is up and the dev route of that family is not in
+ * place (a gateway is reachable only once the interface has an address in its subnet).
+ * A removed address may take the kernel's routes through the interface with it (IPv4
+ * flushes them with the last address), so it marks that family's dev route as not in
+ * place and returns NONE; the next address or up transition adds it again.
+ */
+enum route_addr_act route_addr_decide(struct route_ent *e, const struct route_addr_ev *ev);
+
+#endif
