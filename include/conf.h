@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dlist.h"
 #include "pkt.h"
 
 #define CONF_NAME_MAX 32
@@ -39,11 +40,13 @@ struct conf_route {
 	struct pkt_addr gw4, gw6;	/* gateway = ADDR [ADDR] (one per family) */
 	size_t n_bypass;		/* endpoint = ADDR ... : never routed into this route */
 	struct pkt_addr *bypass;
-	size_t n_domains;		/* domains = NAME ... (normalized) */
+	size_t n_domains;		/* domains = RULE ...: canonical rule text, NAME (suffix),
+					 * full:NAME, keyword:WORD or regexp:RE */
 	char **domains;
 	unsigned *domain_lines;		/* line of each domains entry, for messages */
 	size_t n_lists;			/* domain-list = FILE (may repeat) */
 	char **lists;
+	enum dlist_format list_format;	/* format = (default auto): of this route's lists */
 	int line;			/* line of the [route] header */
 	/* selectors decided in the kernel (nftables), before any domain decision */
 	size_t n_networks;		/* networks = CIDR ..., network-list = FILE */
@@ -69,6 +72,10 @@ struct conf {
 	int default_route;		/* default = ROUTE: index, or -1 (unmatched stay) */
 	size_t n_lan_ifs;		/* lan-interfaces = IFACE ...: gateway mode */
 	char (*lan_ifs)[IF_NAMESIZE];
+	char *control;			/* control = PATH (NULL: CONTROL_DEFAULT_PATH) */
+	char *control_group;		/* control-group = NAME|GID (NULL: root only) */
+	char *user;			/* user = NAME|UID (NULL: stay root, CAP_NET_ADMIN only) */
+	bool log_flows;			/* log-flows = yes|no (default no) */
 };
 
 /*

@@ -16,6 +16,7 @@ struct pkt_info {
 	uint8_t l4proto;	/* IPPROTO_TCP, IPPROTO_UDP or another value */
 	uint16_t sport, dport;	/* host order; 0 when not TCP/UDP */
 	uint8_t tcp_flags;	/* TCP only */
+	uint32_t tcp_seq;	/* TCP only: the sequence number field, host order */
 	const uint8_t *payload;	/* L4 payload (after the UDP/TCP header) */
 	size_t payload_len;
 };

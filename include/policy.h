@@ -31,8 +31,11 @@ void policy_free(struct policy *p);
 const struct conf *policy_conf(const struct policy *p);
 
 /*
- * The route for a domain name (normalized): the route of its longest configured suffix,
- * with the suffix length in *match_len (may be NULL). Returns the route index or -ENOENT.
+ * The route for a domain name (normalized), decided as domain_matcher_lookup does: a full
+ * rule, else the longest suffix, else the first keyword, else the first regexp. Stores the
+ * matched name length in *match_len (may be NULL; 0 for keyword and regexp matches).
+ * Returns the route index, DOMAIN_ROUTE_DIRECT for a list exception (leave unmarked), or
+ * -ENOENT.
  */
 int policy_route_of_name(const struct policy *p, const char *name, size_t *match_len);
 
@@ -46,10 +49,13 @@ bool policy_route_excludes(const struct policy *p, int idx, const struct pkt_add
  * Returns 0 or -ENOSPC. */
 int policy_route_exclude_add(struct policy *p, int idx, const struct pkt_addr *addr);
 
-/* Number of suffix rules loaded. */
+/* Number of domain rules loaded, of all kinds. */
 size_t policy_rule_count(const struct policy *p);
 
-/* Prints what `nfqroute check` reports: routes, rule counts, per-list statistics. */
+/*
+ * Prints what `nfqroute check` reports: the matching order, routes, rule counts by kind,
+ * and per list its format, rules loaded, skipped entries by reason and the first few.
+ */
 void policy_print_summary(const struct policy *p, FILE *out);
 
 #endif

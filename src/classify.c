@@ -1,6 +1,7 @@
 #include <stddef.h>
 
 #include "classify.h"
+#include "domain.h"
 
 const char *classify_reason_name(enum classify_reason reason)
 {
@@ -27,6 +28,11 @@ void classify_flow(const struct policy *p, const struct addrmap *am, const struc
 	if (addrmap_lookup(am, &pi->dst, now_ms, &e) < 0)
 		return;
 	out->name = e.name;
+	if (e.route == DOMAIN_ROUTE_DIRECT) {
+		/* a list exception (gfwlist "@@"): unmarked, like a table = main route */
+		out->reason = CLASSIFY_LEARNED;
+		return;
+	}
 	if (e.route >= c->n_routes) {
 		out->reason = CLASSIFY_STALE;
 		return;
@@ -42,7 +48,11 @@ void classify_flow(const struct policy *p, const struct addrmap *am, const struc
 		out->mark = (pkt_mark & ~c->mark_mask) | c->routes[e.route].mark;
 }
 
-/* The chain name with the longest configured suffix match, or -1. */
+/*
+ * The chain name with the most specific match (longest full or suffix rule; keyword and
+ * regexp matches count as length 0), or -1. Exceptions take part like routes, so a list
+ * exception for the question name beats a shorter suffix match of a CNAME target.
+ */
 static int best_name(const struct policy *p, const struct dns_reply *r, int *route)
 {
 	size_t best_len = 0;

@@ -38,7 +38,6 @@
 #define CONF_TABLE_LOCAL	255
 /* ip rule priority of the main table's rule: ours must all stay below it. */
 #define CONF_PRIO_MAIN		32766
-#define CONF_DOMAIN_SIZE	256
 #define CONF_LIST_SEP		" \t,"
 #define CONF_NAME_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
@@ -46,7 +45,7 @@
 enum conf_key_id {
 	K_QUEUE, K_MARK_MASK, K_FAIL_MODE, K_RULE_PRIORITY, K_MAX_ENTRIES, K_MIN_TTL, K_MAX_TTL,
 	K_INTERFACE, K_TABLE, K_MARK, K_FAIL_CLOSED, K_MASQUERADE, K_KEEP_BLACKHOLE, K_GATEWAY,
-	K_ENDPOINT, K_DOMAINS, K_DOMAIN_LIST,
+	K_ENDPOINT, K_DOMAINS, K_DOMAIN_LIST, K_FORMAT,
 	K_COUNT
 };
 
@@ -384,20 +383,66 @@ static int conf_domain_add(struct conf_parser *p, const char *name)
 	return 0;
 }
 
+/*
+ * Next rule of a domains value. A regexp may hold commas ("{1,3}"), so "regexp:" takes
+ * everything up to the next space or tab.
+ */
+static char *conf_rule_token(char **s)
+{
+	char *t = *s + strspn(*s, CONF_LIST_SEP);
+	char *e;
+
+	if (!*t)
+		return NULL;
+	e = t + strcspn(t, strncmp(t, "regexp:", 7) ? CONF_LIST_SEP : " \t");
+	if (*e)
+		*e++ = '\0';
+	*s = e;
+	return t;
+}
+
+/* The canonical text of a rule: suffix rules as the bare name, others with their prefix. */
+static int conf_rule_text(struct conf_parser *p, const struct conf_key *k, const char *tok,
+			  char *out, size_t size)
+{
+	struct domain_rule r;
+	char msg[CONF_ERR_MAX / 2];
+	const char *why;
+
+	if (domain_rule_parse(tok, &r, &why) < 0) {
+		if (!strchr(tok, ':') || !strncmp(tok, "domain:", 7))
+			return conf_err(p, p->line, "%s: %s is not a valid domain name", k->name,
+					tok);
+		return conf_err(p, p->line, "%s: %s is not a valid rule (%s)", k->name, tok, why);
+	}
+	if (r.kind == DOMAIN_REGEXP && domain_regexp_check(r.text, msg, sizeof(msg)) < 0)
+		return conf_err(p, p->line, "%s: %s: %s", k->name, tok, msg);
+	snprintf(out, size, "%s%s%s", r.kind == DOMAIN_SUFFIX ? "" : domain_kind_name(r.kind),
+		 r.kind == DOMAIN_SUFFIX ? "" : ":", r.text);
+	return 0;
+}
+
 static int conf_key_domains(struct conf_parser *p, const struct conf_key *k, char *val)
 {
-	char name[CONF_DOMAIN_SIZE];
+	char rule[DOMAIN_RULE_MAX + 16];
 	char *tok;
 	int ret;
 
-	while ((tok = conf_token(&val))) {
-		if (domain_normalize(tok, name, sizeof(name)) < 0)
-			return conf_err(p, p->line, "%s: %s is not a valid domain name", k->name,
-					tok);
-		ret = conf_domain_add(p, name);
+	while ((tok = conf_rule_token(&val))) {
+		ret = conf_rule_text(p, k, tok, rule, sizeof(rule));
+		if (ret == 0)
+			ret = conf_domain_add(p, rule);
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+static int conf_key_format(struct conf_parser *p, const struct conf_key *k, char *val)
+{
+	if (dlist_format_parse(val, &conf_cur(p)->list_format) < 0)
+		return conf_err(p, p->line, "%s %s is invalid (use auto, plain, dnsmasq, gfwlist, "
+				"hosts or v2fly)", k->name, val);
 	return 0;
 }
 
@@ -481,6 +526,7 @@ static const struct conf_key conf_keys[K_COUNT] = {
 	R_KEY(K_ENDPOINT, "endpoint", true, conf_key_endpoint),
 	R_KEY(K_DOMAINS, "domains", true, conf_key_domains),
 	R_KEY(K_DOMAIN_LIST, "domain-list", true, conf_key_domain_list),
+	R_KEY(K_FORMAT, "format", false, conf_key_format),
 };
 
 static const struct conf_key *conf_key_find(enum conf_sect sect, const char *name)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -20,13 +21,17 @@
 
 #include "addrmap.h"
 #include "classify.h"
+#include "control.h"
 #include "daemon.h"
 #include "dns.h"
+#include "domain.h"
+#include "flowlog.h"
 #include "log.h"
 #include "loop.h"
 #include "nftrules.h"
 #include "pkt.h"
 #include "policy.h"
+#include "privdrop.h"
 #include "queue.h"
 #include "route.h"
 #include "sysctl.h"
@@ -58,6 +63,9 @@ struct daemon {
 	bool svm_changed;
 	struct daemon_stats st;
 	struct dns_reply reply;		/* parse buffer, reused for every reply */
+	struct control *ctl;		/* the control socket (NULL until started) */
+	uint64_t started_ms;		/* monotonic, for uptime */
+	time_t loaded_at;		/* wall clock of the last (re)load */
 };
 
 static void on_signal(int sig)
@@ -69,6 +77,82 @@ static void on_signal(int sig)
 }
 
 /* ---- per packet ---- */
+
+/* log-flows = yes and monitors get the same event; nothing is built when neither wants it */
+static bool daemon_wants_events(const struct daemon *d)
+{
+	return control_monitoring(d->ctl) || policy_conf(d->policy)->log_flows;
+}
+
+static void daemon_publish(struct daemon *d, struct flowlog_event *ev, const struct pkt_info *pi)
+{
+	char line[FLOWLOG_LINE_MAX];
+
+	ev->src = pi->src;
+	ev->dst = pi->dst;
+	ev->sport = pi->sport;
+	ev->dport = pi->dport;
+	ev->l4proto = pi->l4proto;
+	flowlog_event_stamp(ev);
+	/* the journal stamps lines itself: skip "HH:MM:SS.uuuuuu " */
+	if (policy_conf(d->policy)->log_flows && flowlog_format_text(ev, true, line, sizeof(line)) > 16)
+		log_info("%s", line + 16);
+	control_publish(d->ctl, ev);
+}
+
+/* One dns-answer event per address, with the route the most specific rule gives. */
+static void daemon_dns_events(struct daemon *d, const struct pkt_info *pi,
+			      const struct dns_reply *r)
+{
+	const struct conf *c = policy_conf(d->policy);
+	char reason[DNS_NAME_MAX + 8] = "";
+	size_t best = 0;
+	int route = -1;
+
+	for (size_t i = 0; i < r->n_names; i++) {
+		size_t len;
+		int rt = policy_route_of_name(d->policy, r->names[i], &len);
+
+		if (rt >= 0 && len > best) {
+			best = len;
+			route = rt;
+			snprintf(reason, sizeof(reason), "rule %s", r->names[i] + strlen(r->names[i]) - len);
+		}
+	}
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		const struct dns_addr *a = &r->addrs[i];
+		struct flowlog_event ev = {
+			.kind = FLOWLOG_DNS_ANSWER,
+			.domain = r->names[0],
+			.route = route >= 0 ? c->routes[route].name : NULL,
+			.reason = reason,
+			.rrtype = a->kind == DNS_ADDR_HINT ? r->qtype : a->family == AF_INET6 ? 28 : 1,
+			.ttl = route < 0 ? a->ttl : a->ttl < c->min_ttl ? c->min_ttl :
+			       a->ttl > c->max_ttl ? c->max_ttl : a->ttl,
+		};
+
+		ev.answer.family = a->family;
+		memcpy(ev.answer.a, a->a, sizeof(ev.answer.a));
+		daemon_publish(d, &ev, pi);
+	}
+}
+
+static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
+			      const struct classify_result *res)
+{
+	char reason[DNS_NAME_MAX + 16];
+	struct flowlog_event ev = {
+		.kind = FLOWLOG_FLOW,
+		.domain = res->name,
+		.route = res->route >= 0 ? policy_conf(d->policy)->routes[res->route].name : NULL,
+		.mark = res->mark,
+		.reason = reason,
+	};
+
+	snprintf(reason, sizeof(reason), "%s%s%s", classify_reason_name(res->reason),
+		 res->name ? " " : "", res->name ? res->name : "");
+	daemon_publish(d, &ev, pi);
+}
 
 static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
 {
@@ -93,8 +177,16 @@ static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
 	if (ret < 0) {
 		d->st.dns_bad++;
 		log_debug("malformed DNS reply (%s), released unchanged", dns_strerror(ret));
+		if (daemon_wants_events(d)) {
+			struct flowlog_event ev = { .kind = FLOWLOG_DNS_MALFORMED,
+						    .reason = dns_strerror(ret) };
+
+			daemon_publish(d, &ev, pi);
+		}
 		return;
 	}
+	if (daemon_wants_events(d))
+		daemon_dns_events(d, pi, reply);
 	ret = classify_dns_learn(d->policy, d->am, reply, util_now_ms());
 	d->st.dns_learned += (uint64_t)ret;
 	if (ret > 0)
@@ -138,6 +230,8 @@ static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
 		d->st.flows_routed++;
 	if (log_enabled(LOG_DEBUG))
 		daemon_log_flow(d, &pi, &res);
+	if (daemon_wants_events(d))
+		daemon_flow_event(d, &pi, &res);
 	return res.mark;
 }
 
@@ -224,37 +318,190 @@ static int daemon_swap_queue(struct daemon *d, const struct conf *c, char *err, 
 	return ret;
 }
 
-static void daemon_reload(struct daemon *d)
+static int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	const struct conf *old = policy_conf(d->policy);
 	struct policy *np;
-	char err[ERRLEN];
 	int ret;
 
 	log_info("reloading %s", d->conf_path);
-	if (daemon_load_policy(d->conf_path, &np, err, sizeof(err)) < 0) {
+	if (daemon_load_policy(d->conf_path, &np, err, errlen) < 0) {
 		log_err("reload refused, the running configuration stays: %s", err);
-		return;
+		return -EINVAL;
 	}
 	const struct conf *c = policy_conf(np);
 
 	if ((c->queue != old->queue || c->fail_mode != old->fail_mode) &&
-	    daemon_swap_queue(d, c, err, sizeof(err)) < 0)
+	    daemon_swap_queue(d, c, err, errlen) < 0)
 		goto refuse;
-	if (nftrules_install(c, &d->qpath, err, sizeof(err)) < 0)
+	if (nftrules_install(c, &d->qpath, err, errlen) < 0)
 		goto refuse;
-	ret = route_mgr_apply(d->rm, c, err, sizeof(err));
+	ret = route_mgr_apply(d->rm, c, err, errlen);
 	if (ret < 0)
 		log_err("reload: routes: %s", err);
 	addrmap_reroute(d->am, reroute_name, np);
 	policy_free(d->policy);
 	d->policy = np;
+	d->loaded_at = time(NULL);
 	daemon_refresh_endpoints(d);
 	log_info("reloaded: %zu routes, %zu domain rules", c->n_routes, policy_rule_count(np));
-	return;
+	return 0;
 refuse:
 	log_err("reload refused, the running configuration stays: %s", err);
 	policy_free(np);
+	return -EINVAL;
+}
+
+/* ---- control socket handlers ---- */
+
+static void daemon_status_text(struct daemon *d, FILE *out)
+{
+	const struct conf *c = policy_conf(d->policy);
+	struct control_stats cs;
+	struct queue_stats qs;
+
+	queue_get_stats(d->q, &qs);
+	control_get_stats(d->ctl, &cs);
+	fprintf(out, "uptime %" PRIu64 " s, config %s (loaded %ld)\n",
+		(util_now_ms() - d->started_ms) / 1000, c->path, (long)d->loaded_at);
+	fprintf(out, "queue %u (%s path): %" PRIu64 " packets, %" PRIu64 " verdicts\n", c->queue,
+		nftrules_queue_path_name(d->qpath), qs.packets, qs.verdicts);
+	fprintf(out, "flows %" PRIu64 " (%" PRIu64 " routed), dns replies %" PRIu64 " (%" PRIu64
+		" malformed), learned %zu addresses\n", d->st.flows, d->st.flows_routed,
+		d->st.dns_replies, d->st.dns_bad, addrmap_count(d->am));
+	for (size_t i = 0; i < c->n_routes; i++)
+		fprintf(out, "route %s: interface %s table %u mark 0x%x%s\n", c->routes[i].name,
+			c->routes[i].ifname[0] ? c->routes[i].ifname : "-", c->routes[i].table,
+			c->routes[i].mark, c->routes[i].fail_closed ? " fail-closed" : "");
+	fprintf(out, "control: %u clients, %u monitors, %" PRIu64 " lines dropped\n", cs.clients,
+		cs.monitors, cs.lines_dropped);
+}
+
+static void daemon_status_json(struct daemon *d, FILE *out)
+{
+	const struct conf *c = policy_conf(d->policy);
+	struct queue_stats qs;
+
+	/* route and interface names are [A-Za-z0-9_.-] (conf.c checks), no escaping needed */
+	queue_get_stats(d->q, &qs);
+	fprintf(out, "{\"uptime\":%" PRIu64 ",\"queue\":{\"num\":%u,\"packets\":%" PRIu64
+		",\"verdicts\":%" PRIu64 "},\"flows\":%" PRIu64 ",\"flows_routed\":%" PRIu64
+		",\"dns_replies\":%" PRIu64 ",\"dns_malformed\":%" PRIu64 ",\"learned\":%zu,"
+		"\"routes\":[", (util_now_ms() - d->started_ms) / 1000, c->queue, qs.packets,
+		qs.verdicts, d->st.flows, d->st.flows_routed, d->st.dns_replies, d->st.dns_bad,
+		addrmap_count(d->am));
+	for (size_t i = 0; i < c->n_routes; i++)
+		fprintf(out, "%s{\"name\":\"%s\",\"interface\":\"%s\",\"table\":%u,\"mark\":%u}",
+			i ? "," : "", c->routes[i].name, c->routes[i].ifname, c->routes[i].table,
+			c->routes[i].mark);
+	fprintf(out, "]}\n");
+}
+
+static int ctl_status(void *ctx, bool json, FILE *out, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	if (json)
+		daemon_status_json(ctx, out);
+	else
+		daemon_status_text(ctx, out);
+	return 0;
+}
+
+static int ctl_why(void *ctx, const char *what, FILE *out, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	const struct conf *c = policy_conf(d->policy);
+	uint64_t now = util_now_ms();
+	struct addrmap_entry e;
+	char name[DNS_NAME_MAX];
+	struct pkt_addr a;
+	size_t len;
+	int rt;
+
+	if (pkt_addr_parse(what, &a) == 0) {
+		if (addrmap_lookup(d->am, &a, now, &e) < 0) {
+			snprintf(err, errlen, "%s was not learned from any routed name", what);
+			return -ENOENT;
+		}
+		fprintf(out, "%s learned from %s -> %s, expires in %" PRIu64 " s\n", what, e.name,
+			e.route < c->n_routes ? c->routes[e.route].name : "(stale route)",
+			(e.expires_ms - now) / 1000);
+		return 0;
+	}
+	if (domain_normalize(what, name, sizeof(name)) < 0) {
+		snprintf(err, errlen, "%s is neither an address nor a domain name", what);
+		return -EINVAL;
+	}
+	rt = policy_route_of_name(d->policy, name, &len);
+	if (rt < 0) {
+		snprintf(err, errlen, "no rule matches %s", name);
+		return -ENOENT;
+	}
+	fprintf(out, "%s -> %s (rule %s)\n", name, c->routes[rt].name, name + strlen(name) - len);
+	return 0;
+}
+
+static int ctl_reload(void *ctx, bool reroute, FILE *out, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	int ret;
+
+	if (reroute) {
+		snprintf(err, errlen, "--reroute is not implemented yet");
+		return -ENOSYS;
+	}
+	ret = daemon_reload(d, err, errlen);
+	if (ret == 0)
+		fprintf(out, "reloaded %s: %zu routes, %zu domain rules\n", d->conf_path,
+			policy_conf(d->policy)->n_routes, policy_rule_count(d->policy));
+	return ret;
+}
+
+static int ctl_flush(void *ctx, FILE *out, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	size_t n = addrmap_count(d->am);
+
+	(void)err;
+	(void)errlen;
+	addrmap_clear(d->am, UINT16_MAX);
+	fprintf(out, "flushed %zu learned addresses\n", n);
+	return 0;
+}
+
+static const struct control_ops daemon_ctl_ops = {
+	.status = ctl_status,
+	.why = ctl_why,
+	.reload = ctl_reload,
+	.flush = ctl_flush,
+};
+
+static int daemon_control_start(struct daemon *d, const struct conf *c, char *err, size_t errlen)
+{
+	struct control_config cc = { .path = c->control, .timer_slot = CONTROL_TIMER };
+	int ret = control_group_lookup(c->control_group, &cc.group, err, errlen);
+
+	if (ret)
+		return ret;
+	return control_new(&cc, d->loop, &daemon_ctl_ops, d, &d->ctl, err, errlen);
+}
+
+/* Last step of start-up: everything that needs more than CAP_NET_ADMIN is done. */
+static int daemon_drop_privileges(const struct conf *c, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (c->user && *c->user) {
+		if (privdrop_user_ids(c->user, &uid, &gid, err, errlen) < 0)
+			return -EINVAL;
+		/* so that the daemon can still remove its files on stop */
+		if (geteuid() == 0 && chown(DAEMON_RUNDIR, uid, gid) < 0 && errno != ENOENT)
+			log_warn("chown %s: %s", DAEMON_RUNDIR, strerror(errno));
+		return privdrop_to_user(c->user, err, errlen);
+	}
+	return geteuid() == 0 ? privdrop_caps_only(err, errlen) : 0;
 }
 
 static void daemon_svm_save(struct daemon *d)
@@ -318,9 +565,16 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	ret = loop_fd_add(d->loop, queue_fd(d->q), EPOLLIN, on_queue, d);
 	if (!ret)
 		ret = loop_fd_add(d->loop, route_mgr_fd(d->rm), EPOLLIN, on_route_event, d);
-	if (ret)
+	if (ret) {
 		snprintf(err, errlen, "event loop: %s", util_strerr(ret));
+		return ret;
+	}
 	on_endpoint_timer(d);
+	ret = daemon_control_start(d, c, err, errlen);
+	if (!ret)
+		ret = daemon_drop_privileges(c, err, errlen);
+	d->started_ms = util_now_ms();
+	d->loaded_at = time(NULL);
 	return ret;
 }
 
@@ -328,6 +582,8 @@ static void daemon_stop(struct daemon *d)
 {
 	char err[ERRLEN];
 
+	control_free(d->ctl);
+	d->ctl = NULL;
 	if (d->q && nftrules_remove(err, sizeof(err)) < 0)
 		log_err("%s", err);
 	queue_free(d->q);
@@ -396,7 +652,7 @@ int daemon_run(const char *conf_path)
 		}
 		if (sig_reload) {
 			sig_reload = 0;
-			daemon_reload(&d);
+			daemon_reload(&d, err, sizeof(err));
 		}
 	}
 	daemon_log_stats(&d);

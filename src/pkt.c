@@ -26,6 +26,11 @@ static inline uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /*
  * Fills ports, flags and payload from the L4 header at data[off..end). Protocols other than
  * TCP and UDP keep ports 0 and get everything after the IP headers as payload.
@@ -56,6 +61,7 @@ static int pkt_parse_l4(const uint8_t *data, size_t off, size_t end, struct pkt_
 		if (hlen < TCP_HDR_MIN || end - off < hlen)
 			return -EINVAL;
 		out->tcp_flags = data[off + 13];
+		out->tcp_seq = rd32(data + off + 4);
 		break;
 	default:
 		out->payload = data + off;

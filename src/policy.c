@@ -30,26 +30,44 @@ const struct conf *policy_conf(const struct policy *p)
 	return p->conf;
 }
 
+static int policy_add_domain(struct policy *p, const struct conf_route *rt, size_t i,
+			     uint16_t idx, char *err, size_t errlen)
+{
+	unsigned line = rt->domain_lines ? rt->domain_lines[i] : 0;
+	struct domain_rule r;
+	char msg[256];
+	int ret;
+
+	/* conf_load has checked every rule, so failures here are unexpected */
+	if (domain_rule_parse(rt->domains[i], &r, NULL) < 0) {
+		snprintf(err, errlen, "%s:%u: invalid rule %s", p->conf->path, line,
+			 rt->domains[i]);
+		return -EINVAL;
+	}
+	ret = domain_matcher_add_rule(p->matcher, &r, idx, msg, sizeof(msg));
+	if (ret)
+		snprintf(err, errlen, "%s:%u: adding %s: %s", p->conf->path, line, rt->domains[i],
+			 ret == -EINVAL && msg[0] ? msg : strerror(-ret));
+	return ret;
+}
+
 static int policy_add_route(struct policy *p, uint16_t idx, char *err, size_t errlen)
 {
 	const struct conf_route *rt = &p->conf->routes[idx];
 	int ret;
 
 	for (size_t i = 0; i < rt->n_domains; i++) {
-		ret = domain_matcher_add(p->matcher, rt->domains[i], idx);
-		if (ret) {
-			snprintf(err, errlen, "%s:%u: adding domain %s: %s", p->conf->path,
-				 rt->domain_lines ? rt->domain_lines[i] : 0, rt->domains[i],
-				 strerror(-ret));
+		ret = policy_add_domain(p, rt, i, idx, err, errlen);
+		if (ret)
 			return ret;
-		}
 	}
 	for (size_t i = 0; i < rt->n_lists; i++) {
 		struct list_report *rep = &p->reports[p->n_reports++];
 
 		rep->path = rt->lists[i];
 		rep->route = idx;
-		ret = dlist_load(rt->lists[i], p->matcher, idx, &rep->st, err, errlen);
+		ret = dlist_load_format(rt->lists[i], rt->list_format, p->matcher, idx, &rep->st,
+					err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -82,6 +100,11 @@ int policy_new(struct conf *c, struct policy **out, char *err, size_t errlen)
 		ret = policy_add_route(p, (uint16_t)i, err, errlen);
 		if (ret)
 			goto fail;
+	}
+	ret = domain_matcher_finish(p->matcher);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	*out = p;
 	return 0;
@@ -145,36 +168,92 @@ size_t policy_rule_count(const struct policy *p)
 	return domain_matcher_count(p->matcher);
 }
 
+/* ", 3 suffix, 1 regexp" for the nonzero counts, or "". */
+static void policy_print_kinds(const size_t *kinds, FILE *out)
+{
+	for (int k = 0; k < DOMAIN_KIND_COUNT; k++)
+		if (kinds[k])
+			fprintf(out, ", %zu %s", kinds[k], domain_kind_name((enum domain_kind)k));
+}
+
 static void policy_print_list(const struct policy *p, const struct list_report *rep, FILE *out)
 {
-	fprintf(out, "  list %s (route %s): %zu domains loaded, %zu lines skipped\n", rep->path,
-		p->conf->routes[rep->route].name, rep->st.loaded, rep->st.skipped);
-	for (size_t k = 0; k < rep->st.n_samples; k++)
-		fprintf(out, "    %s:%u: %s\n", rep->path, rep->st.samples[k].line,
-			rep->st.samples[k].why);
-	if (rep->st.skipped > rep->st.n_samples)
-		fprintf(out, "    ... and %zu more\n", rep->st.skipped - rep->st.n_samples);
+	const struct dlist_stats *st = &rep->st;
+	const struct conf_route *rt = &p->conf->routes[rep->route];
+
+	/* "domains loaded, lines skipped" as before formats existed: scripts look for it */
+	fprintf(out, "  list %s (route %s): %zu domains loaded, %zu lines skipped; format %s%s",
+		rep->path, rt->name, st->loaded, st->skipped, dlist_format_name(st->format),
+		rt->list_format == DLIST_AUTO ? " (detected)" : "");
+	policy_print_kinds(st->kinds, out);
+	if (st->direct)
+		fprintf(out, ", %zu exceptions (left unmarked)", st->direct);
+	if (st->includes)
+		fprintf(out, ", %zu files included", st->includes);
+	if (st->filtered)
+		fprintf(out, ", %zu left out by attribute filters", st->filtered);
+	fprintf(out, "\n");
+	for (size_t k = 0; k < st->n_reasons; k++) {
+		fprintf(out, "    skipped %zu: %s", st->reasons[k].count, st->reasons[k].why);
+		for (size_t l = 0; l < st->reasons[k].n_lines; l++)
+			fprintf(out, "%s%u", l ? ", " : " (line ", st->reasons[k].lines[l]);
+		fprintf(out, "%s\n", st->reasons[k].n_lines ? ")" : "");
+	}
+	if (st->other)
+		fprintf(out, "    skipped %zu for other reasons\n", st->other);
+	for (size_t k = 0; k < st->n_samples; k++)
+		fprintf(out, "    %s%s%s:%u: %s\n", rep->path,
+			st->samples[k].file[0] ? " include " : "", st->samples[k].file,
+			st->samples[k].line, st->samples[k].why);
+}
+
+/* Rules of a route's domains = lines, by kind. */
+static void policy_route_kinds(const struct conf_route *rt, size_t *kinds)
+{
+	for (size_t i = 0; i < rt->n_domains; i++) {
+		enum domain_kind k = DOMAIN_SUFFIX;
+
+		for (int j = DOMAIN_FULL; j < DOMAIN_KIND_COUNT; j++) {
+			const char *name = domain_kind_name((enum domain_kind)j);
+			size_t n = strlen(name);
+
+			if (!strncmp(rt->domains[i], name, n) && rt->domains[i][n] == ':')
+				k = (enum domain_kind)j;
+		}
+		kinds[k]++;
+	}
 }
 
 void policy_print_summary(const struct policy *p, FILE *out)
 {
 	const struct conf *c = p->conf;
+	size_t total[DOMAIN_KIND_COUNT];
 
 	fprintf(out, "%s: OK\nqueue %u, mark-mask 0x%x, fail-mode %s\n", c->path, c->queue,
 		c->mark_mask, c->fail_mode == CONF_FAIL_OPEN ? "open" : "closed");
+	fprintf(out, "matching: full name, then longest suffix, then first keyword, "
+		"then first regexp\n");
 	for (size_t i = 0; i < c->n_routes; i++) {
 		const struct conf_route *rt = &c->routes[i];
+		size_t kinds[DOMAIN_KIND_COUNT] = { 0 };
 
+		policy_route_kinds(rt, kinds);
 		if (rt->table == CONF_TABLE_MAIN)
-			fprintf(out, "route %s: table main (left unmarked), %zu domains\n",
+			fprintf(out, "route %s: table main (left unmarked), %zu domains",
 				rt->name, rt->n_domains);
 		else
 			fprintf(out, "route %s: interface %s, table %u, mark 0x%x, fail-closed %s, "
-				"masquerade %s, %zu domains\n", rt->name, rt->ifname, rt->table,
+				"masquerade %s, %zu domains", rt->name, rt->ifname, rt->table,
 				rt->mark, rt->fail_closed ? "yes" : "no",
 				rt->masquerade ? "yes" : "no", rt->n_domains);
+		policy_print_kinds(kinds, out);
+		fprintf(out, "\n");
 	}
 	for (size_t i = 0; i < p->n_reports; i++)
 		policy_print_list(p, &p->reports[i], out);
-	fprintf(out, "%zu domain rules in total\n", policy_rule_count(p));
+	for (int k = 0; k < DOMAIN_KIND_COUNT; k++)
+		total[k] = domain_matcher_count_kind(p->matcher, (enum domain_kind)k);
+	fprintf(out, "%zu domain rules in total", policy_rule_count(p));
+	policy_print_kinds(total, out);
+	fprintf(out, "\n");
 }

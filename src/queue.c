@@ -22,8 +22,8 @@ struct queue {
 	uint16_t num;
 	uint32_t portid;
 	struct queue_stats stats;
-	char rbuf[QUEUE_COPY + 4096];
-	char vbuf[QUEUE_BATCH * VERDICT_MSG_SIZE];
+	char rbuf[QUEUE_COPY + 4096] __attribute__((aligned(8)));
+	char vbuf[QUEUE_BATCH * VERDICT_MSG_SIZE] __attribute__((aligned(8)));
 };
 
 static int queue_config_send(struct queue *q, struct nlmsghdr *nlh)

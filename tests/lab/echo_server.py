@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Lab "internet" web server: answers every GET with the client's source address.
 
-Usage: echo_server.py [--port 80] ADDR [ADDR ...]
+Usage: echo_server.py [--port 80 ...] [--udp-port N ...] ADDR [ADDR ...]
 
-Binds one threaded HTTP server per address (IPv4 or IPv6) and prints "ready" on stdout
-once every socket is listening. The body is the peer address as the server saw it plus
+Binds one threaded HTTP server per address and port (IPv4 or IPv6; --port may be given
+several times, default 80) and, for every --udp-port, a UDP socket per address that
+answers each datagram with the sender's address; prints "ready" on stdout once every
+socket is listening. The body is the peer address as the server saw it plus
 a newline, so a test can tell whether a connection came through the VPN (masqueraded to
 the VPN server's address) or directly from the host.
 """
@@ -64,16 +66,37 @@ def socketserver_bind(server):
     server.server_port = server.server_address[1]
 
 
+def udp_echo(addr, port):
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((addr, port))
+
+    def serve():
+        while True:
+            _, peer = sock.recvfrom(2048)
+            sys.stderr.write("udp %s -> %s:%d\n" % (peer[0], addr, port))
+            sys.stderr.flush()
+            sock.sendto((peer[0] + "\n").encode(), peer)
+
+    return serve
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--port", type=int, action="append")
+    ap.add_argument("--udp-port", type=int, action="append", default=[])
     ap.add_argument("addrs", nargs="+")
     args = ap.parse_args()
 
-    servers = [make_server(a, args.port) for a in args.addrs]
+    servers = [make_server(a, p) for p in (args.port or [80]) for a in args.addrs]
+    loops = [s.serve_forever for s in servers]
+    loops += [udp_echo(a, p) for p in args.udp_port for a in args.addrs]
     threads = []
-    for s in servers:
-        t = threading.Thread(target=s.serve_forever, daemon=True)
+    for loop in loops:
+        t = threading.Thread(target=loop, daemon=True)
         t.start()
         threads.append(t)
     print("ready", flush=True)

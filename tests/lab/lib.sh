@@ -24,6 +24,22 @@
 #   LAB_RP_FILTER=N   host's rp_filter during the tests (default 2)
 #   NFQ_START_SOFT=1  nfq_start returns 1 instead of ending the test
 # Run one test by hand: sudo NFQROUTE=$PWD/nfqroute sh tests/run-lab.sh tests/lab/t01_split.sh
+#
+# Optional parts, added after lab_up by the tests that need them (all removed by lab_down):
+#
+#   lab_add_isp2: a second uplink. host eth1 10.99.3.2 fd99:3::2 <---> isp2 to-host
+#     10.99.3.1 fd99:3::1; isp2 routes to the same "internet" through isp (to-isp
+#     10.99.4.2 <---> isp to-isp2 10.99.4.1, fd99:4::/64), without NAT: a server sees
+#     host's eth1 address. isp2 also holds a remote client address 198.51.100.10 /
+#     2001:db8:20::10 (on lo) that only isp2 can reach: isp has no route to it.
+#   lab_add_vpn2: a second WireGuard server. vpn2 eth0 10.99.6.2 fd99:6::2 (behind isp
+#     to-vpn2 10.99.6.1), tunnel 10.99.10.1 fd99:10::1; host's second tunnel interface
+#     $WG_HOST2 10.99.10.2 fd99:10::2. vpn2 masquerades: seen from 10.99.6.2 / fd99:6::2.
+#   lab_add_lan: a LAN client behind host. host eth2 10.99.5.1 fd99:5::1 <---> lan eth0
+#     10.99.5.2 fd99:5::2, default via host, resolver 10.99.1.1 (through host). Forwarding
+#     and NAT on host are the test's business (as they are the gateway owner's).
+#
+# FETCH_NS=NS makes fetch (and every assert_* built on it) run curl in namespace NS.
 
 set -u
 
@@ -58,7 +74,36 @@ CONF_MASK=0xff00
 # systemd's 50-default.conf sets on most distributions.
 LAB_RP_FILTER=${LAB_RP_FILTER:-2}
 
-# The lab's DNS zone: "name address..." (served by dnsmasq as host-record = A/AAAA).
+# Optional parts (lab_add_isp2, lab_add_vpn2, lab_add_lan).
+NS_ISP2=nq$LAB_ID-isp2
+NS_VPN2=nq$LAB_ID-vpn2
+NS_LAN=nq$LAB_ID-lan
+WG_HOST2=wq${LAB_ID}d
+WG_VPN2=wq${LAB_ID}t
+ISP2_HOST4=10.99.3.2		# host's eth1
+ISP2_HOST6=fd99:3::2
+ISP2_GW4=10.99.3.1		# isp2, host's second gateway
+ISP2_GW6=fd99:3::1
+ISP2_CLIENT4=198.51.100.10	# a client only reachable through isp2
+ISP2_CLIENT6=2001:db8:20::10
+VPN2_ADDR4=10.99.6.2
+VPN2_ADDR6=fd99:6::2
+HOST_WG2_4=10.99.10.2
+HOST_WG2_6=fd99:10::2
+VPN2_WG4=10.99.10.1
+VPN2_WG6=fd99:10::1
+LAN_GW4=10.99.5.1		# host's eth2
+LAN_GW6=fd99:5::1
+LAN_ADDR4=10.99.5.2
+LAN_ADDR6=fd99:5::2
+LAB_EXTRA_NS=()
+LAB_EXTRA_WG=()
+WG_HOST2_PID=
+# extra routing tables lab_dump_state shows (besides CONF_TABLE)
+LAB_DUMP_TABLES=${LAB_DUMP_TABLES:-}
+
+# The lab's DNS zone: "name address..." (served by dnsmasq as host-record = A/AAAA; a name
+# may have several addresses per family). A test may add names before lab_up.
 LAB_HOSTS=(
 	"icanhazip.com 203.0.113.10 2001:db8:10::10"
 	"ipv4.icanhazip.com 203.0.113.11"
@@ -114,9 +159,12 @@ lab_dump_state() {
 		echo "\$ ip rule; ip -6 rule"
 		ip -n "$NS_HOST" -4 rule show
 		ip -n "$NS_HOST" -6 rule show
-		echo "\$ ip route show table $CONF_TABLE; ip -6 route show table $CONF_TABLE"
-		ip -n "$NS_HOST" -4 route show table "$CONF_TABLE"
-		ip -n "$NS_HOST" -6 route show table "$CONF_TABLE"
+		local t
+		for t in "$CONF_TABLE" $LAB_DUMP_TABLES; do
+			echo "\$ ip route show table $t; ip -6 route show table $t"
+			ip -n "$NS_HOST" -4 route show table "$t"
+			ip -n "$NS_HOST" -6 route show table "$t"
+		done
 		echo "\$ ip link show $WG_HOST"
 		ip -n "$NS_HOST" -br link show "$WG_HOST"
 		echo "\$ sysctl net.ipv4.conf.all.src_valid_mark net.ipv4.conf.all.rp_filter"
@@ -158,13 +206,16 @@ assert_eq() {
 assert_seen() {
 	local name=$1 want=$2 got rc
 	shift 2
+	local from=
+	[ -n "${FETCH_NS:-}" ] && from="[from ${FETCH_NS#nq"$LAB_ID"-}] "
 	got=$(fetch "$name" "$@")
 	rc=$?
 	if [ "$got" = "$want" ]; then
-		ok "$name $* -> server saw $got"
+		ok "$from$name $* -> server saw $got"
 		return 0
 	fi
-	fail "$name $*: expected the server to see $want, it saw '${got:-nothing}' (curl exit $rc)"
+	fail "$from$name $*: expected the server to see $want, it saw '${got:-nothing}'" \
+		"(curl exit $rc)"
 	return 1
 }
 
@@ -238,12 +289,25 @@ in_host() { ip netns exec "$NS_HOST" "$@"; }
 in_isp() { ip netns exec "$NS_ISP" "$@"; }
 in_vpn() { ip netns exec "$NS_VPN" "$@"; }
 
+in_isp2() { ip netns exec "$NS_ISP2" "$@"; }
+in_vpn2() { ip netns exec "$NS_VPN2" "$@"; }
+in_lan() { ip netns exec "$NS_LAN" "$@"; }
+
 # fetch NAME [curl args, e.g. -6]: prints the body (the address the server saw) and
 # returns curl's status. Resolves NAME through host's system resolver (10.99.1.1).
+# NAME may carry a port (name:25, [addr]:8080). FETCH_NS=NS runs curl in NS instead.
 fetch() {
 	local name=$1
 	shift
-	in_host curl -gs --max-time "${FETCH_TIMEOUT:-5}" "$@" "http://$name/" 2>/dev/null |
+	ip netns exec "${FETCH_NS:-$NS_HOST}" curl -gs --max-time "${FETCH_TIMEOUT:-5}" "$@" \
+		"http://$name/" 2>/dev/null | tr -d '\r\n'
+	return "${PIPESTATUS[0]}"
+}
+
+# udp_ask NS ADDR PORT: one datagram to an echo_server.py --udp-port; prints the address
+# the server saw (nothing on timeout) and returns udp_ask.py's status.
+udp_ask() {
+	ip netns exec "$1" python3 "$LAB_SRC/udp_ask.py" --timeout "${FETCH_TIMEOUT:-3}" "$2" "$3" |
 		tr -d '\r\n'
 	return "${PIPESTATUS[0]}"
 }
@@ -368,6 +432,37 @@ capture_stop() {
 capture_show() {
 	tcpdump -r "$CAP_FILE" -n 2>/dev/null | head -20 | sed 's/^/#   /'
 }
+
+# Named captures, several at once: cap_start TAG IFACE NS FILTER...; cap_stop TAG (prints
+# the packet count); cap_text TAG (the packets, one line each); cap_show TAG (for logs).
+declare -A CAPS_PID=() CAPS_FILE=()
+cap_start() {
+	local tag=$1 ifn=$2 ns=$3 f
+	shift 3
+	CAP_N=$((CAP_N + 1))
+	f=$LAB_TMP/capture$CAP_N.$tag.$ifn.pcap
+	spawn "$ns" "$f.err" tcpdump -i "$ifn" -n -U --immediate-mode -w "$f" "$@"
+	CAPS_PID[$tag]=$SPAWNED
+	CAPS_FILE[$tag]=$f
+	if ! wait_for 5 grep -q "listening on" "$f.err"; then
+		cat "$f.err" >&2
+		die "tcpdump did not start on $ns/$ifn"
+	fi
+}
+
+cap_stop() {
+	local pid=${CAPS_PID[$1]:-}
+	if [ -n "$pid" ]; then
+		kill -INT "$pid" 2>/dev/null
+		wait_for 3 eval "! kill -0 $pid 2>/dev/null" || stop_pid "$pid"
+		wait "$pid" 2>/dev/null
+		CAPS_PID[$1]=
+	fi
+	cap_text "$1" | wc -l
+}
+
+cap_text() { tcpdump -r "${CAPS_FILE[$1]}" -n 2>/dev/null; }
+cap_show() { cap_text "$1" | head -n "${2:-20}" | sed 's/^/#   /'; }
 
 # ---------------------------------------------------------------- nfqroute
 
@@ -538,6 +633,11 @@ set_rp_filter() {
 	for ifn in all default lo eth0 "$WG_HOST"; do
 		in_host sysctl -qw "net.ipv4.conf.$ifn.rp_filter=$1" || return 1
 	done
+	# and the interfaces of the optional parts (eth1, eth2, $WG_HOST2), when present
+	for ifn in $(in_host ls /proc/sys/net/ipv4/conf); do
+		in_host sysctl -qw "net.ipv4.conf.$ifn.rp_filter=$1" 2>/dev/null
+	done
+	return 0
 }
 
 # ---------------------------------------------------------------- lab up / down
@@ -559,17 +659,20 @@ lab_down() {
 		wait_for 2 eval "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
 	done
 	# Anything else still running inside our namespaces was started by this test.
-	for ns in "$NS_HOST" "$NS_ISP" "$NS_VPN"; do
+	for ns in "$NS_HOST" "$NS_ISP" "$NS_VPN" ${LAB_EXTRA_NS[@]+"${LAB_EXTRA_NS[@]}"}; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
 		done
 	done
 	wait 2>/dev/null
-	for ns in "$NS_HOST" "$NS_ISP" "$NS_VPN"; do
+	for ns in "$NS_HOST" "$NS_ISP" "$NS_VPN" ${LAB_EXTRA_NS[@]+"${LAB_EXTRA_NS[@]}"}; do
 		ip netns del "$ns" 2>/dev/null
 		rm -rf "/etc/netns/$ns"
 	done
 	rm -f "/var/run/wireguard/$WG_HOST.sock" "/var/run/wireguard/$WG_VPN.sock"
+	for ns in ${LAB_EXTRA_WG[@]+"${LAB_EXTRA_WG[@]}"}; do	# further tunnel interfaces
+		rm -f "/var/run/wireguard/$ns.sock"
+	done
 	if [ -n "$LAB_TMP" ] && [ -d "$LAB_TMP" ]; then
 		if [ "${LAB_KEEP:-0}" = 1 ]; then
 			echo "# lab files kept in $LAB_TMP"
@@ -602,9 +705,21 @@ log-queries
 log-facility=$LAB_TMP/dnsmasq.log
 pid-file=$LAB_TMP/dnsmasq.pid
 EOF
+	local a n4 n6
 	for line in "${LAB_HOSTS[@]}"; do
 		read -r name addrs <<<"$line"
-		echo "host-record=$name,${addrs// /,}"
+		n4=0 n6=0
+		for a in $addrs; do
+			case $a in *:*) n6=$((n6 + 1)) ;; *) n4=$((n4 + 1)) ;; esac
+		done
+		if [ "$n4" -le 1 ] && [ "$n6" -le 1 ]; then
+			echo "host-record=$name,${addrs// /,}"
+		else
+			# one record per address: host-record holds one address per family
+			for a in $addrs; do
+				echo "host-record=$name,$a"
+			done
+		fi
 	done
 	for line in "${LAB_CNAMES[@]}"; do
 		read -r name addrs <<<"$line"
@@ -760,4 +875,170 @@ EOF
 	got=$(fetch ipv4.icanhazip.com)
 	[ "$got" = "$HOST_ADDR4" ] || die "lab broken: without nfqroute, icanhazip saw '$got'"
 	note "lab up"
+}
+
+# ---------------------------------------------------------------- optional lab parts
+
+# lab_ns_add NS [router]: a further namespace (deleted by lab_down); a router forwards and
+# does no reverse path filtering.
+lab_ns_add() {
+	ip netns add "$1" || die "ip netns add $1 failed"
+	LAB_EXTRA_NS+=("$1")
+	ip -n "$1" link set lo up
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 || die "sysctl in $1 failed"
+	if [ "${2:-}" = router ]; then
+		ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 ||
+			die "sysctl in $1 failed"
+	fi
+}
+
+# lab_echo NS LOGNAME [echo_server.py args]: starts an echo server in NS and waits until
+# it listens; its pid is in $SPAWNED.
+lab_echo() {
+	local ns=$1 logf=$LAB_TMP/$2.log
+	shift 2
+	spawn "$ns" "$logf" python3 "$LAB_SRC/echo_server.py" "$@"
+	local pid=$SPAWNED
+	wait_for 5 grep -qs ready "$logf" || die "echo server $logf did not start: $(cat "$logf")"
+	SPAWNED=$pid
+}
+
+# lab_web_ports [--port N ...] [--udp-port N ...]: the "internet" web addresses also answer
+# on these ports (e.g. --port 25 for SMTP), with a second echo server in isp.
+lab_web_ports() {
+	# shellcheck disable=SC2046 # one argument per address
+	lab_echo "$NS_ISP" web-ports "$@" $(lab_web_addrs)
+}
+
+# lab_add_isp2: a second uplink for host (eth1, gateway isp2), see the top of this file.
+lab_add_isp2() {
+	lab_ns_add "$NS_ISP2" router
+	ip -n "$NS_HOST" link add eth1 type veth peer name to-host netns "$NS_ISP2" ||
+		die "veth host-isp2 failed"
+	ip -n "$NS_ISP2" link add to-isp type veth peer name to-isp2 netns "$NS_ISP" ||
+		die "veth isp2-isp failed"
+	ip -n "$NS_HOST" addr add "$ISP2_HOST4/24" dev eth1
+	ip -n "$NS_HOST" addr add "$ISP2_HOST6/64" dev eth1 nodad
+	ip -n "$NS_HOST" link set eth1 up
+	ip -n "$NS_ISP2" addr add "$ISP2_GW4/24" dev to-host
+	ip -n "$NS_ISP2" addr add "$ISP2_GW6/64" dev to-host nodad
+	ip -n "$NS_ISP2" addr add 10.99.4.2/24 dev to-isp
+	ip -n "$NS_ISP2" addr add fd99:4::2/64 dev to-isp nodad
+	ip -n "$NS_ISP2" addr add "$ISP2_CLIENT4/32" dev lo
+	ip -n "$NS_ISP2" addr add "$ISP2_CLIENT6/128" dev lo nodad
+	ip -n "$NS_ISP2" link set to-host up
+	ip -n "$NS_ISP2" link set to-isp up
+	ip -n "$NS_ISP" addr add 10.99.4.1/24 dev to-isp2
+	ip -n "$NS_ISP" addr add fd99:4::1/64 dev to-isp2 nodad
+	ip -n "$NS_ISP" link set to-isp2 up
+	ip -n "$NS_ISP2" route add default via 10.99.4.1 || die "isp2 routes failed"
+	ip -n "$NS_ISP2" -6 route add default via fd99:4::1 || die "isp2 routes failed"
+	ip -n "$NS_ISP" route add 10.99.3.0/24 via 10.99.4.2 || die "isp routes failed"
+	ip -n "$NS_ISP" -6 route add fd99:3::/64 via fd99:4::2 || die "isp routes failed"
+	[ -n "$(ip -n "$NS_HOST" -o link show eth1 2>/dev/null)" ] || die "host has no eth1"
+	mkdir -p "/etc/netns/$NS_ISP2" || die "cannot create /etc/netns/$NS_ISP2"
+	echo "nameserver $ISP_ADDR4" >"/etc/netns/$NS_ISP2/resolv.conf"
+	# isp2 reaches the internet; host reaches isp2 on eth1
+	local got
+	got=$(FETCH_NS=$NS_ISP2 fetch api.ipify.org)
+	[ "$got" = 10.99.4.2 ] || die "lab broken: isp2 cannot reach the web (saw '$got')"
+	# the whole path through eth1, with a temporary host route to one web address
+	local w4 w6
+	w4=$(lab_addr ifconfig.me 4)
+	w6=$(lab_addr ifconfig.me 6)
+	ip -n "$NS_HOST" route add "$w4/32" via "$ISP2_GW4" dev eth1 &&
+		ip -n "$NS_HOST" -6 route add "$w6/128" via "$ISP2_GW6" dev eth1 ||
+		die "cannot add the test routes via eth1"
+	got=$(fetch "$w4")
+	[ "$got" = "$ISP2_HOST4" ] || die "lab broken: fetch via eth1 and isp2 saw '$got'"
+	got=$(fetch "[$w6]")
+	[ "$got" = "$ISP2_HOST6" ] || die "lab broken: IPv6 fetch via eth1 and isp2 saw '$got'"
+	ip -n "$NS_HOST" route del "$w4/32" via "$ISP2_GW4" dev eth1
+	ip -n "$NS_HOST" -6 route del "$w6/128" via "$ISP2_GW6" dev eth1
+	set_rp_filter "$LAB_RP_FILTER"
+	note "isp2 up: host eth1 $ISP2_HOST4 $ISP2_HOST6, gateway $ISP2_GW4 $ISP2_GW6"
+}
+
+# lab_add_vpn2: a second WireGuard server (vpn2) and host's second tunnel $WG_HOST2.
+lab_add_vpn2() {
+	lab_ns_add "$NS_VPN2"
+	ip netns exec "$NS_VPN2" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
+		die "sysctl in vpn2 failed"
+	ip -n "$NS_VPN2" link add eth0 type veth peer name to-vpn2 netns "$NS_ISP" ||
+		die "veth vpn2-isp failed"
+	ip -n "$NS_ISP" addr add 10.99.6.1/24 dev to-vpn2
+	ip -n "$NS_ISP" addr add fd99:6::1/64 dev to-vpn2 nodad
+	ip -n "$NS_ISP" link set to-vpn2 up
+	ip -n "$NS_VPN2" addr add "$VPN2_ADDR4/24" dev eth0
+	ip -n "$NS_VPN2" addr add "$VPN2_ADDR6/64" dev eth0 nodad
+	ip -n "$NS_VPN2" link set eth0 up
+	ip -n "$NS_VPN2" route add default via 10.99.6.1 || die "vpn2 routes failed"
+	ip -n "$NS_VPN2" -6 route add default via fd99:6::1 || die "vpn2 routes failed"
+
+	(umask 077 && wg genkey >"$LAB_TMP/host2.key" && wg genkey >"$LAB_TMP/vpn2.key") ||
+		die "wg genkey failed"
+	wg pubkey <"$LAB_TMP/host2.key" >"$LAB_TMP/host2.pub"
+	wg pubkey <"$LAB_TMP/vpn2.key" >"$LAB_TMP/vpn2.pub"
+	LAB_EXTRA_WG+=("$WG_VPN2" "$WG_HOST2")
+	wg_start "$NS_VPN2" "$WG_VPN2" || die "wireguard-go $WG_VPN2 did not start"
+	in_vpn2 wg set "$WG_VPN2" private-key "$LAB_TMP/vpn2.key" listen-port "$WG_PORT" \
+		peer "$(cat "$LAB_TMP/host2.pub")" allowed-ips "$HOST_WG2_4/32,$HOST_WG2_6/128" ||
+		die "wg set $WG_VPN2 failed"
+	ip -n "$NS_VPN2" addr add "$VPN2_WG4/24" dev "$WG_VPN2"
+	ip -n "$NS_VPN2" addr add "$VPN2_WG6/64" dev "$WG_VPN2" nodad
+	ip -n "$NS_VPN2" link set "$WG_VPN2" up || die "cannot set $WG_VPN2 up"
+	in_vpn2 nft -f - <<EOT || die "nft masquerade in vpn2 failed"
+table inet lab {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth0" ip saddr 10.99.10.0/24 masquerade
+		oifname "eth0" ip6 saddr fd99:10::/64 masquerade
+	}
+}
+EOT
+	lab_echo "$NS_VPN2" web-vpn2 "$VPN2_WG4" "$VPN2_WG6"
+
+	wg_start "$NS_HOST" "$WG_HOST2" || die "wireguard-go $WG_HOST2 did not start"
+	WG_HOST2_PID=$WG_STARTED
+	in_host wg set "$WG_HOST2" private-key "$LAB_TMP/host2.key" \
+		peer "$(cat "$LAB_TMP/vpn2.pub")" endpoint "$VPN2_ADDR4:$WG_PORT" \
+		allowed-ips 0.0.0.0/0,::/0 persistent-keepalive 25 || die "wg set $WG_HOST2 failed"
+	ip -n "$NS_HOST" addr add "$HOST_WG2_4/24" dev "$WG_HOST2"
+	ip -n "$NS_HOST" addr add "$HOST_WG2_6/64" dev "$WG_HOST2" nodad
+	ip -n "$NS_HOST" link set "$WG_HOST2" up || die "cannot set $WG_HOST2 up"
+	set_rp_filter "$LAB_RP_FILTER"
+	local got
+	got=$(fetch "$VPN2_WG4")
+	[ "$got" = "$HOST_WG2_4" ] || die "lab broken: fetch through the second tunnel saw '$got'"
+	got=$(fetch "[$VPN2_WG6]")
+	[ "$got" = "$HOST_WG2_6" ] || die "lab broken: IPv6 fetch through the second tunnel saw '$got'"
+	note "vpn2 up: tunnel $WG_HOST2 to $VPN2_ADDR4, exit $VPN2_ADDR4 $VPN2_ADDR6"
+}
+
+# lab_add_lan: a LAN namespace behind host's eth2 (host does not forward yet).
+lab_add_lan() {
+	lab_ns_add "$NS_LAN"
+	ip -n "$NS_HOST" link add eth2 type veth peer name eth0 netns "$NS_LAN" ||
+		die "veth host-lan failed"
+	ip -n "$NS_HOST" addr add "$LAN_GW4/24" dev eth2
+	ip -n "$NS_HOST" addr add "$LAN_GW6/64" dev eth2 nodad
+	ip -n "$NS_HOST" link set eth2 up
+	ip -n "$NS_LAN" addr add "$LAN_ADDR4/24" dev eth0
+	ip -n "$NS_LAN" addr add "$LAN_ADDR6/64" dev eth0 nodad
+	ip -n "$NS_LAN" link set eth0 up
+	ip -n "$NS_LAN" route add default via "$LAN_GW4" || die "lan routes failed"
+	ip -n "$NS_LAN" -6 route add default via "$LAN_GW6" || die "lan routes failed"
+	mkdir -p "/etc/netns/$NS_LAN" || die "cannot create /etc/netns/$NS_LAN"
+	echo "nameserver $ISP_ADDR4" >"/etc/netns/$NS_LAN/resolv.conf"
+	set_rp_filter "$LAB_RP_FILTER"
+	note "lan up: client $LAN_ADDR4 $LAN_ADDR6 behind host eth2 $LAN_GW4 $LAN_GW6"
+}
+
+# lab_counter TABLE CHAIN COMMENT: packets counted by the rule of host's
+# `inet TABLE` whose comment is COMMENT (for counter rules a test installs).
+lab_counter() {
+	in_host nft list chain inet "$1" "$2" 2>/dev/null |
+		sed -n "s/.*counter packets \([0-9]*\) bytes .*comment \"$3\".*/\1/p" | head -n 1
 }

@@ -641,6 +641,363 @@ static void test_stress_churn(void **state)
 	addrmap_free(m);
 }
 
+/*
+ * Random inserts, uses and time with a grace period, against a model: whatever is found
+ * carries its latest values and lies within expiry + grace, with the grace flag right;
+ * without eviction (phase 1, fewer addresses than room) everything within expiry + grace
+ * is found; foreach visits exactly what lookups find.
+ */
+struct gmodel {
+	bool set;
+	uint64_t key, expires;
+	uint16_t route;
+};
+
+static int count_fn(void *ctx, const struct pkt_addr *addr, const struct addrmap_entry *e)
+{
+	(void)addr;
+	(void)e;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static void check_against(const struct addrmap *m, const struct gmodel *mod, size_t pool,
+			  uint64_t now, uint64_t grace, bool exact)
+{
+	size_t found = 0, visited = 0;
+	char name[64];
+
+	for (uint64_t i = 0; i < pool; i++) {
+		struct pkt_addr a = addr_of(i);
+		struct addrmap_entry e;
+
+		if (addrmap_lookup(m, &a, now, &e) != 0) {
+			if (exact && mod[i].set)
+				assert_true(mod[i].expires + grace < now);
+			continue;
+		}
+		found++;
+		assert_true(mod[i].set);
+		name_of(mod[i].key, name, sizeof(name));
+		assert_string_equal(e.name, name);
+		assert_int_equal(e.route, mod[i].route);
+		assert_int_equal(e.expires_ms, mod[i].expires);
+		assert_true(now <= e.expires_ms + grace);
+		assert_int_equal(e.grace, e.expires_ms < now);
+	}
+	assert_int_equal(addrmap_foreach(m, now, count_fn, &visited), 0);
+	assert_int_equal(visited, found);
+}
+
+static void test_stress_grace(void **state)
+{
+	enum { CAP = 512, OPS = 40000, GRACE = 3000 };
+	struct addrmap *m = addrmap_new(CAP);
+	struct gmodel *mod = calloc(CAP * 4, sizeof(*mod));
+	uint64_t now = 1000000;
+	char name[64];
+
+	(void)state;
+	assert_non_null(mod);
+	assert_int_equal(addrmap_set_grace(m, GRACE), 0);
+	for (int phase = 0; phase < 2; phase++) {
+		size_t pool = phase ? CAP * 4 : CAP / 2;
+
+		for (uint64_t op = 0; op < OPS; op++) {
+			uint64_t r = rng(), i = r % pool;
+			struct pkt_addr a = addr_of(i);
+
+			now += (r >> 16) % 50;
+			addrmap_set_now(m, now);
+			if ((r >> 32) % 4 == 0) {
+				int ret = addrmap_touch(m, &a, now);
+				bool gone = mod[i].expires + GRACE < now;
+
+				assert_true(ret == 0 || ret == -ENOENT);
+				if (!phase && mod[i].set)
+					assert_int_equal(ret, gone ? -ENOENT : 0);
+				continue;
+			}
+			mod[i].set = true;
+			mod[i].key = (r >> 40) % 300;
+			mod[i].route = (uint16_t)((r >> 50) % 8);
+			mod[i].expires = now + (r >> 20) % 6000;
+			name_of(mod[i].key, name, sizeof(name));
+			assert_int_equal(addrmap_insert(m, &a, name, mod[i].route, mod[i].expires),
+					 0);
+			assert_true(addrmap_count(m) <= CAP);
+			if (op % 4000 == 0)
+				check_against(m, mod, pool, now, GRACE, phase == 0);
+		}
+		check_against(m, mod, pool, now, GRACE, phase == 0);
+		check_against(m, mod, pool, now + GRACE + 6000, GRACE, phase == 0);
+	}
+	free(mod);
+	addrmap_free(m);
+}
+
+/* ---- grace, use, iteration, sizing ---- */
+
+static void expect_grace(const struct addrmap *m, const struct pkt_addr *a, uint64_t now,
+			 bool grace)
+{
+	struct addrmap_entry e;
+
+	assert_int_equal(addrmap_lookup(m, a, now, &e), 0);
+	assert_int_equal(e.grace, grace);
+}
+
+static void test_grace(void **state)
+{
+	struct addrmap *m = addrmap_new(16);
+	struct pkt_addr a = v4(1), b = v6(2, 2);
+
+	(void)state;
+	assert_int_equal(addrmap_grace(m), 0);
+	assert_int_equal(addrmap_set_grace(m, ADDRMAP_GRACE_MAX_MS + 1), -EINVAL);
+	assert_int_equal(addrmap_set_grace(m, 1000), 0);
+	assert_int_equal(addrmap_grace(m), 1000);
+	assert_int_equal(addrmap_insert(m, &a, "a.com", 1, 1000), 0);
+	assert_int_equal(addrmap_insert(m, &b, "a.com", 1, 1000), 0);
+	expect_grace(m, &a, 1000, false);
+	expect_grace(m, &a, 1001, true);
+	expect_entry(m, &a, 2000, "a.com", 1, 1000);	/* expires_ms stays the DNS expiry */
+	expect_grace(m, &a, 2000, true);
+	expect_absent(m, &a, 2001);
+	assert_int_equal(addrmap_touch(m, &a, 2001), -ENOENT);
+	/* A refresh that still contains a extends it; b, no longer announced, runs out. */
+	assert_int_equal(addrmap_insert(m, &a, "a.com", 1, 5000), 0);
+	expect_grace(m, &a, 2001, false);
+	expect_grace(m, &b, 1500, true);
+	expect_absent(m, &b, 2001);
+	/* Shortening the grace applies to stored entries. */
+	assert_int_equal(addrmap_set_grace(m, 0), 0);
+	expect_absent(m, &b, 1001);
+	addrmap_free(m);
+}
+
+/* When full: gone entries go first, then those in their grace period, then live ones. */
+static void test_grace_eviction_order(void **state)
+{
+	struct addrmap *m = addrmap_new(4);
+	uint64_t exp[4] = { FAR, 1100, 100, FAR };	/* a live, b in grace, c gone, d live */
+	struct pkt_addr a = v4(100), b = v4(101), c = v4(102), d = v4(103);
+	struct pkt_addr e = v4(200), f = v4(201), g = v4(202);
+
+	(void)state;
+	assert_int_equal(addrmap_set_grace(m, 500), 0);
+	fill4(m, exp);
+	addrmap_set_now(m, 1200);
+	assert_int_equal(addrmap_insert(m, &e, "e.com", 1, FAR), 0);
+	expect_absent(m, &c, 0);
+	expect_grace(m, &b, 1200, true);
+	assert_int_equal(addrmap_insert(m, &f, "f.com", 1, FAR), 0);
+	expect_absent(m, &b, 0);
+	expect_entry(m, &a, 1200, "a.com", 1, FAR);
+	expect_entry(m, &d, 1200, "d.com", 1, FAR);
+	/* Only live ones left: one of them goes. */
+	assert_int_equal(addrmap_insert(m, &g, "g.com", 1, FAR), 0);
+	assert_int_equal(addrmap_count(m), 4);
+	expect_entry(m, &g, 1200, "g.com", 1, FAR);
+	addrmap_free(m);
+}
+
+/* A use protects an entry from eviction for a turn of the clock, like a refresh. */
+static void test_touch_lru(void **state)
+{
+	struct addrmap *m = addrmap_new(4);
+	uint64_t exp[4] = { FAR, FAR, FAR, 500 };
+	struct pkt_addr a = v4(100), b = v4(101), c = v4(102), d = v4(103);
+	struct pkt_addr e = v4(200), f = v4(201), x = v6(7, 7);
+
+	(void)state;
+	fill4(m, exp);
+	assert_int_equal(addrmap_touch(m, &a, 0), 0);
+	assert_int_equal(addrmap_touch(m, &x, 0), -ENOENT);
+	assert_int_equal(addrmap_touch(m, &d, 600), -ENOENT);	/* gone */
+	assert_int_equal(addrmap_touch(m, &(struct pkt_addr){ .family = AF_UNIX }, 0), -ENOENT);
+	assert_int_equal(addrmap_insert(m, &e, "e.com", 1, FAR), 0);
+	expect_entry(m, &a, 0, "a.com", 1, FAR);
+	expect_absent(m, &b, 0);
+	/* The mark was spent on the way: without another use, a goes after c and d. */
+	assert_int_equal(addrmap_insert(m, &f, "f.com", 1, FAR), 0);
+	expect_absent(m, &c, 0);
+	expect_entry(m, &a, 0, "a.com", 1, FAR);
+	addrmap_free(m);
+}
+
+/* Every entry marked: a full turn clears the marks and the entry at the hand goes. */
+static void test_touch_all(void **state)
+{
+	struct addrmap *m = addrmap_new(4);
+	uint64_t exp[4] = { FAR, FAR, FAR, FAR };
+	struct pkt_addr a = v4(100), b = v4(101), e = v4(200), f = v4(201);
+
+	(void)state;
+	fill4(m, exp);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct pkt_addr x = v4(100 + i);
+
+		assert_int_equal(addrmap_touch(m, &x, 0), 0);
+	}
+	assert_int_equal(addrmap_insert(m, &e, "e.com", 1, FAR), 0);
+	expect_absent(m, &a, 0);
+	assert_int_equal(addrmap_insert(m, &f, "f.com", 1, FAR), 0);
+	expect_absent(m, &b, 0);
+	assert_int_equal(addrmap_count(m), 4);
+	addrmap_free(m);
+}
+
+struct visit {
+	size_t n, stop_at;
+	char names[8][32];
+	struct pkt_addr addrs[8];
+	struct addrmap_entry e[8];
+};
+
+static int visit_fn(void *ctx, const struct pkt_addr *addr, const struct addrmap_entry *e)
+{
+	struct visit *v = ctx;
+
+	assert_true(v->n < 8);
+	v->addrs[v->n] = *addr;
+	v->e[v->n] = *e;
+	snprintf(v->names[v->n], sizeof(v->names[0]), "%s", e->name);
+	v->n++;
+	return v->n == v->stop_at ? 42 : 0;
+}
+
+static void test_foreach(void **state)
+{
+	struct addrmap *m = addrmap_new(16);
+	struct pkt_addr a = v4(0x01020304), b = v6(0x20010db8ULL << 32, 5), c = v4(9);
+	struct visit v = { 0 };
+
+	(void)state;
+	assert_int_equal(addrmap_foreach(m, 0, visit_fn, &v), 0);
+	assert_int_equal(v.n, 0);
+	assert_int_equal(addrmap_set_grace(m, 100), 0);
+	assert_int_equal(addrmap_insert(m, &a, "a.com", 1, 1000), 0);
+	assert_int_equal(addrmap_insert(m, &b, "b.com", 2, 2000), 0);
+	assert_int_equal(addrmap_insert(m, &c, "c.com", 3, 500), 0);
+	assert_int_equal(addrmap_foreach(m, 1050, visit_fn, &v), 0);
+	assert_int_equal(v.n, 2);	/* c is gone at 1050 */
+	assert_memory_equal(&v.addrs[0], &a, sizeof(a));
+	assert_string_equal(v.names[0], "a.com");
+	assert_int_equal(v.e[0].route, 1);
+	assert_int_equal(v.e[0].expires_ms, 1000);
+	assert_true(v.e[0].grace);
+	assert_int_equal(v.addrs[1].family, AF_INET6);
+	assert_memory_equal(v.addrs[1].a, b.a, 16);
+	assert_string_equal(v.names[1], "b.com");
+	assert_int_equal(v.e[1].route, 2);
+	assert_false(v.e[1].grace);
+	/* A nonzero return stops the walk and is passed on. */
+	memset(&v, 0, sizeof(v));
+	v.stop_at = 1;
+	assert_int_equal(addrmap_foreach(m, 0, visit_fn, &v), 42);
+	assert_int_equal(v.n, 1);
+	addrmap_free(m);
+}
+
+/* A name cap below the entry cap: new names evict entries until one is freed. */
+static void test_max_names(void **state)
+{
+	struct addrmap *m;
+	char name[32];
+
+	(void)state;
+	assert_null(addrmap_new_sized(4, 5, 0));
+	assert_null(addrmap_new_sized(1u << 29, 0, 0));
+	m = addrmap_new_sized(64, 4, 0);
+	assert_non_null(m);
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct pkt_addr a = v4(i);
+
+		snprintf(name, sizeof(name), "n%u.example", i / 8);
+		assert_int_equal(addrmap_insert(m, &a, name, 1, FAR), 0);
+		expect_entry(m, &a, 0, name, 1, FAR);
+		assert_true(addrmap_name_count(m) <= 4);
+		assert_true(addrmap_count(m) <= 32);	/* 4 names of 8 addresses */
+	}
+	assert_int_equal(addrmap_name_count(m), 4);
+	assert_int_equal(addrmap_count(m), 32);
+	addrmap_free(m);
+	/* A small text budget works the same way. */
+	m = addrmap_new_sized(64, 0, 1);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct pkt_addr a = v4(i);
+
+		snprintf(name, sizeof(name), "%u.example", i);
+		assert_int_equal(addrmap_insert(m, &a, name, 1, FAR), 0);
+		expect_entry(m, &a, 0, name, 1, FAR);
+	}
+	assert_int_equal(addrmap_count(m), 64);
+	addrmap_free(m);
+}
+
+static void test_mem_bytes(void **state)
+{
+	struct addrmap *m = addrmap_new(1000);
+	size_t empty = addrmap_mem_bytes(m), full;
+	struct pkt_addr a;
+
+	(void)state;
+	for (uint32_t i = 0; i < 1000; i++) {
+		a = v4(i);
+		assert_int_equal(addrmap_insert(m, &a, "x.example", 1, FAR), 0);
+	}
+	full = addrmap_mem_bytes(m);
+	assert_true(full > empty);
+	assert_true(full - empty >= 1000 * 28);
+	addrmap_clear(m, UINT16_MAX);
+	assert_int_equal(addrmap_mem_bytes(m), empty);
+	a = v4(1);
+	assert_int_equal(addrmap_insert(m, &a, "y.example", 2, FAR), 0);
+	expect_entry(m, &a, 0, "y.example", 2, FAR);
+	addrmap_free(m);
+}
+
+/*
+ * The memory figure at one million mappings, IPv4 and IPv6 alike: with names of 24
+ * characters shared by four addresses each and the name cap at half the entries, the
+ * table stays within 48 bytes per mapping; with every name distinct (a flood of random
+ * names) within 72.
+ */
+static double bytes_per_mapping(size_t n, int family, size_t per_name, size_t max_names)
+{
+	struct addrmap *m = addrmap_new_sized(n, max_names, 0);
+	char name[32];
+	double per;
+
+	assert_non_null(m);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ULL;
+		struct pkt_addr a = family == AF_INET ? v4((uint32_t)i * 2654435761u) : v6(x, ~x);
+
+		snprintf(name, sizeof(name), "h%07zu.cdn-example.net", i / per_name);
+		assert_int_equal(strlen(name), 24);
+		assert_int_equal(addrmap_insert(m, &a, name, 1, FAR), 0);
+	}
+	assert_int_equal(addrmap_count(m), n);
+	per = (double)addrmap_mem_bytes(m) / (double)n;
+	print_message("%zu %s mappings, %zu per name, max-names %zu: %.1f bytes each\n", n,
+		      family == AF_INET ? "IPv4" : "IPv6", per_name, max_names ? max_names : n,
+		      per);
+	addrmap_free(m);
+	return per;
+}
+
+static void test_memory_per_mapping(void **state)
+{
+	enum { N = 1000000 };
+
+	(void)state;
+	assert_true(bytes_per_mapping(N, AF_INET, 4, N / 2) <= 48.0);
+	assert_true(bytes_per_mapping(N, AF_INET6, 4, N / 2) <= 48.0);
+	assert_true(bytes_per_mapping(N, AF_INET6, 1, 0) <= 72.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +1017,15 @@ int main(void)
 		cmocka_unit_test(test_stress_fifo),
 		cmocka_unit_test(test_stress_model),
 		cmocka_unit_test(test_stress_churn),
+		cmocka_unit_test(test_stress_grace),
+		cmocka_unit_test(test_grace),
+		cmocka_unit_test(test_grace_eviction_order),
+		cmocka_unit_test(test_touch_lru),
+		cmocka_unit_test(test_touch_all),
+		cmocka_unit_test(test_foreach),
+		cmocka_unit_test(test_max_names),
+		cmocka_unit_test(test_mem_bytes),
+		cmocka_unit_test(test_memory_per_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -222,6 +222,32 @@ static void test_defaults(void **state)
 	conf_free(c);
 }
 
+/* full:, keyword:, regexp: and domain: rules are kept in canonical form; regexps keep commas. */
+static void test_domain_rules(void **state)
+{
+	struct conf *c = load_ok("[route vpn]\ninterface = wg0\ntable = 100\nmark = 0x100\n"
+				 "domains = full:Exact.Example. keyword:Tube,regexp:^a{1,3}\\.com$ "
+				 "domain:X.org, y.org\n"
+				 "domains = a.com full:a.com\n"
+				 "format = gfwlist\n"
+				 "[route b]\ninterface = wg1\ntable = 101\nmark = 0x200\n");
+	const struct conf_route *r = &c->routes[0];
+	static const char *const want[] = {
+		"full:exact.example", "keyword:tube", "regexp:^a{1,3}\\.com$", "x.org", "y.org",
+		"a.com", "full:a.com",
+	};
+
+	(void)state;
+	assert_int_equal(r->n_domains, 7);
+	for (size_t i = 0; i < r->n_domains; i++) {
+		assert_string_equal(r->domains[i], want[i]);
+		assert_int_equal(r->domain_lines[i], i < 5 ? 5 : 6);
+	}
+	assert_int_equal(r->list_format, DLIST_GFWLIST);
+	assert_int_equal(c->routes[1].list_format, DLIST_AUTO);
+	conf_free(c);
+}
+
 static void test_readme_example(void **state)
 {
 	struct conf *c = load_ok("[global]\nqueue = 0\nmark-mask = 0xff00\nfail-mode = closed\n"
@@ -458,6 +484,27 @@ static const struct err_case err_cases[] = {
 	{ RT "domains = z.com y.com\ndomains = a.com z.com\ndomains = y.com\n", 6,
 	  "domain z.com is already listed at line 5 (route vpn)" },
 	{ RT "domain-list =\n", 5, "domain-list has no value" },
+	/* rule kinds */
+	{ RT "domains = a.com regexp:a(b\n", 5, "domains: regexp:a(b: Unmatched ( or \\(" },
+	{ RT "domains = regexp:[z-a]\n", 5, "domains: regexp:[z-a]: Invalid range end" },
+	{ RT "domains = regexp:\n", 5,
+	  "domains: regexp: is not a valid rule (empty regexp)" },
+	{ RT "domains = full:*.a.com\n", 5,
+	  "domains: full:*.a.com is not a valid rule (full: takes an exact name)" },
+	{ RT "domains = keyword:a/b\n", 5,
+	  "domains: keyword:a/b is not a valid rule (invalid character)" },
+	{ RT "domains = geosite:cn\n", 5, "domains: geosite:cn is not a valid rule (unknown rule "
+	  "type (use domain:, full:, keyword: or regexp:))" },
+	{ RT "domains = domain:a..com\n", 5, "domains: domain:a..com is not a valid domain name" },
+	{ RT "domains = full:a.com\ndomains = b.com full:A.com.\n", 6,
+	  "domain full:a.com is already listed at line 5 (route vpn)" },
+	{ RT "domains = keyword:tube keyword:tube\n", 5,
+	  "domain keyword:tube is already listed at line 5 (route vpn)" },
+	/* format */
+	{ RT "format = xml\n", 5,
+	  "format xml is invalid (use auto, plain, dnsmasq, gfwlist, hosts or v2fly)" },
+	{ RT "format = plain\nformat = hosts\n", 6, "duplicate key format (first set at line 5)" },
+	{ "[global]\nformat = plain\n", 2, "key format belongs in [route NAME], not in [global]" },
 };
 
 static void test_errors(void **state)
@@ -661,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_small_err_buffer),
+		cmocka_unit_test(test_domain_rules),
 		cmocka_unit_test(test_domain_list_relative),
 		cmocka_unit_test(test_domain_list_relative_conf_path),
 		cmocka_unit_test(test_domain_list_missing),

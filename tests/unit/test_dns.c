@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "dns.h"
 
@@ -30,7 +31,10 @@
 #define T_TXT 16
 #define T_AAAA 28
 #define T_OPT 41
+#define T_DNAME 39
 #define T_RRSIG 46
+#define T_SVCB 64
+#define T_HTTPS 65
 #define C_IN 1
 #define C_CH 3
 #define F_QR 0x8000
@@ -207,6 +211,7 @@ static void assert_a(const struct dns_addr *a, uint8_t owner, uint8_t x0, uint8_
 static void check_invariants(const struct dns_reply *r)
 {
 	assert_true(r->n_names >= 1 && r->n_names <= DNS_NAMES_MAX);
+	assert_true(r->n_chain >= 1 && r->n_chain <= r->n_names);
 	assert_true(r->n_addrs <= DNS_ADDRS_MAX);
 	for (size_t i = 0; i < r->n_names; i++) {
 		const char *s = r->names[i];
@@ -246,6 +251,23 @@ static void check_invariants(const struct dns_reply *r)
 
 		assert_true(a->family == AF_INET || a->family == AF_INET6);
 		assert_true(a->owner < r->n_names);
+		assert_true(a->target < r->n_names);
+		switch (a->kind) {
+		case DNS_ADDR_A:
+			assert_int_equal(a->family, AF_INET);
+			assert_int_equal(a->target, a->owner);
+			break;
+		case DNS_ADDR_AAAA:
+			assert_int_equal(a->family, AF_INET6);
+			assert_int_equal(a->target, a->owner);
+			break;
+		case DNS_ADDR_HINT:
+			/* only records owned by the chain give hints */
+			assert_true(a->owner < r->n_chain);
+			break;
+		default:
+			fail_msg("address %zu has kind %u", i, a->kind);
+		}
 		assert_true(a->ttl <= 0x7fffffffu);
 		if (a->family == AF_INET) {
 			static const uint8_t zero[12];
@@ -257,7 +279,7 @@ static void check_invariants(const struct dns_reply *r)
 
 static bool status_known(int rc)
 {
-	return rc <= DNS_OK && rc >= DNS_E_RDATA;
+	return rc <= DNS_OK && rc >= DNS_E_OPCODE;
 }
 
 /* ---- hand-built messages ---- */
@@ -871,6 +893,21 @@ static void test_bad_rdata(void **state)
 	putname(&m, "yy");
 	assert_int_equal(parse(&m, r), DNS_E_RDATA);
 
+	/* empty CNAME rdata, last in the message (found by fuzzing: read one byte past the
+	 * end) and in the middle (would take the next record's owner for the target) */
+	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
+	question(&m, "x.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_CNAME, C_IN, 1, 0);
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+	hdr(&m, 18, F_REPLY, 1, 2, 0, 0);
+	question(&m, "x.example", T_A);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_CNAME, C_IN, 1, 0);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 1, 2, 3, 4);
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
 	/* rdlength past the end of the message */
 	hdr(&m, 18, F_REPLY, 1, 1, 0, 0);
 	question(&m, "x.example", T_A);
@@ -1091,9 +1128,9 @@ static void test_large_adversarial(void **state)
 static void test_strerror(void **state)
 {
 	(void)state;
-	const char *seen[8];
+	const char *seen[16];
 
-	for (int s = DNS_OK; s >= DNS_E_RDATA; s--) {
+	for (int s = DNS_OK; s >= DNS_E_OPCODE; s--) {
 		const char *t = dns_strerror(s);
 
 		assert_non_null(t);
@@ -1237,16 +1274,22 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* "owner:hex" set of the reply's addresses, sorted, duplicates removed, space separated. */
+/*
+ * "owner:hex" (A, AAAA) or "owner/target:hex" (hints) set of the reply's addresses, sorted,
+ * duplicates removed, space separated.
+ */
 static void addr_set(const struct dns_reply *r, char *out, size_t size)
 {
-	char items[DNS_ADDRS_MAX][40];
+	char items[DNS_ADDRS_MAX][48];
 	char *p[DNS_ADDRS_MAX];
 	size_t n = 0, o = 0;
 
 	for (size_t i = 0; i < r->n_addrs; i++) {
 		size_t w = r->addrs[i].family == AF_INET ? 4 : 16;
-		int k = snprintf(items[i], sizeof(items[i]), "%u:", r->addrs[i].owner);
+		int k = r->addrs[i].kind == DNS_ADDR_HINT ?
+			snprintf(items[i], sizeof(items[i]), "%u/%u:", r->addrs[i].owner,
+				 r->addrs[i].target) :
+			snprintf(items[i], sizeof(items[i]), "%u:", r->addrs[i].owner);
 
 		for (size_t j = 0; j < w; j++)
 			k += snprintf(items[i] + k, sizeof(items[i]) - (size_t)k, "%02x",
@@ -1285,7 +1328,7 @@ static void test_bench_against_dnspython(void **state)
 	struct bench b;
 	struct dns_reply *r = reply_new();
 	FILE *ex = fopen(TEST_DATA "/dns/expect.tsv", "r");
-	char *line = NULL, *f[6], names[DNS_NAMES_MAX * DNS_NAME_MAX], got[DNS_ADDRS_MAX * 40];
+	char *line = NULL, *f[6], names[DNS_NAMES_MAX * DNS_NAME_MAX], got[DNS_ADDRS_MAX * 48];
 	size_t cap = 0, idx = 0, compared = 0, addr_checked = 0;
 	const uint8_t *msg;
 	size_t len;
@@ -1391,6 +1434,1169 @@ static void test_bench_truncations_and_mutations(void **state)
 	free(r);
 }
 
+/* ---- DNAME ---- */
+
+/* DNAME record data: an uncompressed target name, or labels + pointer (ptr != 0). */
+static size_t rr_dname(struct msg *m, uint32_t ttl, const char *target, size_t ptr)
+{
+	size_t at = rr_cname(m, ttl, target, ptr);
+
+	m->b[at - 10] = 0;	/* the type is the first of the 10 fixed bytes */
+	m->b[at - 9] = T_DNAME;
+	return at;
+}
+
+static void test_dname_only(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* no synthesised CNAME: the parser rewrites www.x.example itself */
+	hdr(&m, 30, F_REPLY, 1, 2, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_dname(&m, 60, "y.example", 0);
+	putname(&m, "www.y.example");
+	rr_a(&m, 30, 192, 0, 2, 30);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_int_equal(r->n_chain, 2);
+	assert_string_equal(r->names[0], "www.x.example");
+	assert_string_equal(r->names[1], "www.y.example");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 1, 192, 0, 2, 30);
+	assert_int_equal(r->addrs[0].kind, DNS_ADDR_A);
+	check_invariants(r);
+
+	/* the same with the address first and the DNAME last */
+	hdr(&m, 30, F_REPLY, 1, 2, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putname(&m, "WWW.Y.example");
+	rr_a(&m, 30, 192, 0, 2, 31);
+	putptr(&m, QNAME_OFF + 4);
+	rr_dname(&m, 60, "Y", QNAME_OFF + 6);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "www.y.example");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 1, 192, 0, 2, 31);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_dname_with_synthesised_cname(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	size_t t_off, c_off;
+
+	/* what BIND and dnsmasq send: DNAME, the CNAME it implies, then the address */
+	hdr(&m, 31, F_REPLY, 1, 3, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	t_off = rr_dname(&m, 60, "y.example", 0);
+	putptr(&m, QNAME_OFF);
+	c_off = rr_cname(&m, 0, "www", t_off);
+	putptr(&m, c_off);
+	rr_a(&m, 30, 192, 0, 2, 32);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "www.y.example");
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 1, 192, 0, 2, 32);
+	check_invariants(r);
+
+	/* a CNAME wins over the DNAME when they disagree */
+	hdr(&m, 31, F_REPLY, 1, 3, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_dname(&m, 60, "y.example", 0);
+	putptr(&m, QNAME_OFF);
+	c_off = rr_cname(&m, 0, "cdn.example", 0);
+	putptr(&m, c_off);
+	rr_a(&m, 30, 192, 0, 2, 33);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "cdn.example");
+	assert_int_equal(r->n_addrs, 1);
+	free(r);
+}
+
+static void test_dname_cname_mixed_chain(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* www.a.example -D-> www.b.example -C-> e.cdn.net -D-> e.cdn2.org -C-> f.edge.org,
+	 * written in reverse order */
+	hdr(&m, 32, F_REPLY, 1, 5, 0, 0);
+	question(&m, "www.a.example", T_AAAA);
+	putname(&m, "f.edge.org");
+	rr_fixed(&m, T_AAAA, C_IN, 20, 16);
+	putbytes(&m, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x32", 16);
+	putname(&m, "e.cdn2.org");
+	rr_cname(&m, 60, "f.edge.org", 0);
+	putname(&m, "cdn.net");
+	rr_dname(&m, 60, "cdn2.org", 0);
+	putname(&m, "www.b.example");
+	rr_cname(&m, 60, "e.cdn.net", 0);
+	putname(&m, "a.example");
+	rr_dname(&m, 60, "b.example", 0);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 5);
+	assert_string_equal(r->names[1], "www.b.example");
+	assert_string_equal(r->names[2], "e.cdn.net");
+	assert_string_equal(r->names[3], "e.cdn2.org");
+	assert_string_equal(r->names[4], "f.edge.org");
+	assert_int_equal(r->n_addrs, 1);
+	assert_int_equal(r->addrs[0].owner, 4);
+	assert_int_equal(r->addrs[0].kind, DNS_ADDR_AAAA);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_dname_rules(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* the closest owner applies, whatever the order */
+	hdr(&m, 33, F_REPLY, 1, 2, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putname(&m, "example");
+	rr_dname(&m, 60, "other", 0);
+	putname(&m, "x.example");
+	rr_dname(&m, 60, "y.example", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 3);
+	assert_string_equal(r->names[1], "www.y.example");
+	/* and the result is below the other one */
+	assert_string_equal(r->names[2], "www.y.other");
+
+	/* the owner itself is not rewritten (a query for the DNAME) */
+	hdr(&m, 33, F_REPLY, 1, 2, 0, 0);
+	question(&m, "x.example", 39);
+	putptr(&m, QNAME_OFF);
+	rr_dname(&m, 60, "y.example", 0);
+	putname(&m, "y.example");
+	rr_a(&m, 1, 6, 6, 6, 6);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 0);
+
+	/* a suffix that is not a whole label does not match */
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	question(&m, "wwwx.example", T_A);
+	putname(&m, "x.example");
+	rr_dname(&m, 60, "y.example", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+
+	/* nor does a label holding a dot: "a.x" is one label, \046 in presentation */
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	put8(&m, 3);
+	putbytes(&m, "a.x", 3);
+	putname(&m, "example");
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	putname(&m, "x.example");
+	rr_dname(&m, 60, "y.example", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_string_equal(r->names[0], "a\\046x.example");
+
+	/* escaped labels below the owner are carried over as they are */
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	put8(&m, 3);
+	putbytes(&m, "a b", 3);
+	putname(&m, "x.example");
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	putptr(&m, QNAME_OFF + 4);
+	rr_dname(&m, 60, "y", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "a\\032b.y");
+
+	/* a root target keeps only the labels below the owner */
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_dname(&m, 60, "", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "www");
+
+	/* a root owner rewrites every name, its own results too, but not the root itself */
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	question(&m, "a.b", T_A);
+	put8(&m, 0);
+	rr_dname(&m, 60, "z", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, DNS_NAMES_MAX);
+	assert_string_equal(r->names[1], "a.b.z");
+	assert_string_equal(r->names[2], "a.b.z.z");
+	check_invariants(r);
+
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	question(&m, "", T_NS);
+	put8(&m, 0);
+	rr_dname(&m, 60, "z", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+
+	/* not class IN: ignored, its rdata unchecked */
+	hdr(&m, 33, F_REPLY, 1, 1, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_fixed(&m, T_DNAME, C_CH, 1, 1);
+	put8(&m, 0x3f);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	free(r);
+}
+
+static void test_dname_limits(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+	char name[300], target[300];
+
+	/* a DNAME into its own subtree grows the name each step: capped, all names distinct */
+	hdr(&m, 34, F_REPLY, 1, 1, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_dname(&m, 60, "sub.x.example", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, DNS_NAMES_MAX);
+	assert_string_equal(r->names[2], "www.sub.sub.x.example");
+	check_invariants(r);
+
+	/* two DNAMEs pointing at each other: a loop ends the chain */
+	hdr(&m, 34, F_REPLY, 1, 2, 0, 0);
+	question(&m, "www.a.example", T_A);
+	putname(&m, "a.example");
+	rr_dname(&m, 60, "b.example", 0);
+	putname(&m, "b.example");
+	rr_dname(&m, 60, "a.example", 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "www.b.example");
+	check_invariants(r);
+
+	/* a rewritten name over 253 characters ends the chain (YXDOMAIN): 63 + 1 + 190 */
+	make_long_name(name, 200);
+	make_long_name(target, 190);
+	hdr(&m, 34, F_REPLY, 1, 1, 0, 0);
+	question(&m, name, T_A);
+	putname(&m, name + 64);	/* the owner: the name without its first label */
+	rr_dname(&m, 60, target, 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+
+	/* 63 + 1 + 189 = 253: just fits */
+	make_long_name(target, 189);
+	hdr(&m, 34, F_REPLY, 1, 1, 0, 0);
+	question(&m, name, T_A);
+	putname(&m, name + 64);
+	rr_dname(&m, 60, target, 0);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_int_equal(strlen(r->names[1]), 253);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_dname_bad_rdata(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_reply *r = reply_new();
+
+	/* rdlength longer than the name */
+	hdr(&m, 35, F_REPLY, 1, 1, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_fixed(&m, T_DNAME, C_IN, 1, 4);
+	putptr(&m, QNAME_OFF);
+	putbytes(&m, "ab", 2);
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
+	/* the name runs past the rdata */
+	hdr(&m, 35, F_REPLY, 1, 1, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_fixed(&m, T_DNAME, C_IN, 1, 2);
+	putname(&m, "yy");
+	assert_int_equal(parse(&m, r), DNS_E_RDATA);
+
+	/* a forward pointer in a DNAME nobody follows is harmless; one we follow is ignored */
+	hdr(&m, 35, F_REPLY, 1, 2, 0, 0);
+	question(&m, "www.x.example", T_A);
+	putptr(&m, QNAME_OFF + 4);
+	rr_fixed(&m, T_DNAME, C_IN, 1, 2);
+	putptr(&m, m.n + 2);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 1, 1, 2, 3, 4);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 1);
+	check_invariants(r);
+	free(r);
+}
+
+/* ---- SVCB / HTTPS ---- */
+
+/*
+ * An SVCB or HTTPS record: the fixed part, priority, an uncompressed target ("" = root),
+ * then params as prepared by svc_param.
+ */
+static void rr_svcb(struct msg *m, unsigned type, uint32_t ttl, unsigned prio, const char *target,
+		    const struct msg *params)
+{
+	size_t len_at;
+
+	rr_fixed(m, type, C_IN, ttl, 0);
+	len_at = m->n - 2;
+	put16(m, prio);
+	putname(m, target);
+	if (params)
+		putbytes(m, params->b, params->n);
+	m->b[len_at] = (uint8_t)((m->n - len_at - 2) >> 8);
+	m->b[len_at + 1] = (uint8_t)(m->n - len_at - 2);
+}
+
+static void svc_param(struct msg *p, unsigned key, const void *v, size_t n)
+{
+	put16(p, key);
+	put16(p, (unsigned)n);
+	putbytes(p, v, n);
+}
+
+static const uint8_t v6_a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 };
+static const uint8_t v6_b[16] = { 0x20, 0x01, 0x0d, 0xb8, [13] = 0x53, [15] = 0x01 };
+
+static void assert_hint(const struct dns_addr *a, uint8_t family, const void *ip, uint8_t owner,
+			uint8_t target, uint32_t ttl)
+{
+	uint8_t want[16] = { 0 };
+
+	memcpy(want, ip, family == AF_INET ? 4 : 16);
+	assert_int_equal(a->kind, DNS_ADDR_HINT);
+	assert_int_equal(a->family, family);
+	assert_memory_equal(a->a, want, 16);
+	assert_int_equal(a->owner, owner);
+	assert_int_equal(a->target, target);
+	assert_int_equal(a->ttl, ttl);
+}
+
+static void test_https_service_self(void **state)
+{
+	(void)state;
+	static struct msg m, p;
+	struct dns_reply *r = reply_new();
+
+	p.n = 0;
+	svc_param(&p, 1, "\x02h2\x02h3", 6);
+	svc_param(&p, 4, "\xc0\x00\x02\x01\xc0\x00\x02\x02", 8);
+	svc_param(&p, 5, "\x00\x03xyz", 5);	/* ech: opaque */
+	svc_param(&p, 6, v6_a, 16);
+	svc_param(&p, 667, "hello", 5);		/* unknown keys are fine */
+	hdr(&m, 40, F_REPLY, 1, 1, 0, 0);
+	question(&m, "svc.example", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 300, 1, "", &p);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 0);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_chain, 1);
+	assert_int_equal(r->n_addrs, 3);
+	assert_hint(&r->addrs[0], AF_INET, "\xc0\x00\x02\x01", 0, 0, 300);
+	assert_hint(&r->addrs[1], AF_INET, "\xc0\x00\x02\x02", 0, 0, 300);
+	assert_hint(&r->addrs[2], AF_INET6, v6_a, 0, 0, 300);
+	check_invariants(r);
+
+	/* SVCB (64) is read the same way; a TTL with the top bit set reads as 0 */
+	hdr(&m, 40, F_REPLY, 1, 1, 0, 0);
+	question(&m, "_dns.resolver.arpa", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_SVCB, 0x80000000u, 1, "", &p);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_addrs, 3);
+	assert_int_equal(r->addrs[0].ttl, 0);
+	free(r);
+}
+
+static void test_https_service_target(void **state)
+{
+	(void)state;
+	static struct msg m, p;
+	struct dns_reply *r = reply_new();
+	size_t c_off;
+
+	/* www.example -> CNAME cdn.example; HTTPS cdn.example 1 pool.cdn.net with hints, and an
+	 * A record of the target in the answer too */
+	p.n = 0;
+	svc_param(&p, 3, "\x01\xbb", 2);
+	svc_param(&p, 4, "\xc6\x33\x64\x01", 4);
+	svc_param(&p, 6, v6_b, 16);
+	hdr(&m, 41, F_REPLY, 1, 3, 0, 0);
+	question(&m, "www.example", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	c_off = rr_cname(&m, 60, "cdn.example", 0);
+	putptr(&m, c_off);
+	rr_svcb(&m, T_HTTPS, 120, 2, "Pool.CDN.net", &p);
+	putname(&m, "pool.cdn.net");
+	rr_a(&m, 30, 198, 51, 100, 2);
+
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_chain, 2);
+	assert_int_equal(r->n_names, 3);
+	assert_string_equal(r->names[1], "cdn.example");
+	assert_string_equal(r->names[2], "pool.cdn.net");
+	assert_int_equal(r->n_addrs, 3);
+	assert_hint(&r->addrs[0], AF_INET, "\xc6\x33\x64\x01", 1, 2, 120);
+	assert_hint(&r->addrs[1], AF_INET6, v6_b, 1, 2, 120);
+	assert_a(&r->addrs[2], 2, 198, 51, 100, 2);
+	assert_int_equal(r->addrs[2].kind, DNS_ADDR_A);
+	check_invariants(r);
+
+	/* owned by a name outside the chain: neither the target nor the hints are taken */
+	hdr(&m, 41, F_REPLY, 1, 2, 0, 0);
+	question(&m, "www.example", T_HTTPS);
+	putname(&m, "evil.example");
+	rr_svcb(&m, T_HTTPS, 120, 1, "bank.example", &p);
+	putname(&m, "bank.example");
+	rr_a(&m, 30, 6, 6, 6, 6);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 0);
+
+	/* a record owned by a target (not by the chain) gives neither hints nor targets */
+	hdr(&m, 41, F_REPLY, 1, 3, 0, 0);
+	question(&m, "www.example", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 120, 0, "svc.example.net", NULL);
+	putname(&m, "svc.example.net");
+	rr_svcb(&m, T_HTTPS, 120, 1, "", &p);
+	putname(&m, "svc.example.net");
+	rr_svcb(&m, T_HTTPS, 120, 1, "other.example.net", &p);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "svc.example.net");
+	assert_int_equal(r->n_addrs, 0);
+	check_invariants(r);
+
+	/* the target may be the owner spelled out, or a chain name: no duplicate name */
+	hdr(&m, 41, F_REPLY, 1, 1, 0, 0);
+	question(&m, "www.example", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 120, 1, "WWW.example", &p);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 2);
+	assert_int_equal(r->addrs[0].target, 0);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_https_alias_mode(void **state)
+{
+	(void)state;
+	static struct msg m, p;
+	struct dns_reply *r = reply_new();
+
+	/* AliasMode: the target joins the names; params are ignored, even malformed ones */
+	p.n = 0;
+	svc_param(&p, 4, "\x01\x02\x03\x04\x05", 5);
+	hdr(&m, 42, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example.com", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 60, 0, "svc.example.net", &p);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 0);
+	assert_int_equal(r->n_chain, 1);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "svc.example.net");
+	assert_int_equal(r->n_addrs, 0);
+	check_invariants(r);
+
+	/* AliasMode to "." says the service does not exist: nothing is added */
+	hdr(&m, 42, F_REPLY, 1, 1, 0, 0);
+	question(&m, "example.com", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 60, 0, "", NULL);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_bad_svcb, 0);
+	free(r);
+}
+
+/* One HTTPS record with the given params after an A record; returns the status. */
+static int parse_https_params(struct dns_reply *r, const struct msg *p, const char *target)
+{
+	static struct msg m;
+
+	hdr(&m, 43, F_REPLY, 1, 2, 0, 0);
+	question(&m, "bad.example", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 5, 10, 9, 9, 9);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 60, 1, target, p);
+	return parse(&m, r);
+}
+
+/* A malformed record is skipped and counted; the rest of the answer still counts. */
+static void assert_svcb_skipped(struct dns_reply *r, const struct msg *p, const char *target)
+{
+	assert_int_equal(parse_https_params(r, p, target), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 1);
+	assert_int_equal(r->n_names, 1);
+	assert_int_equal(r->n_addrs, 1);
+	assert_a(&r->addrs[0], 0, 10, 9, 9, 9);
+}
+
+static void test_svcb_malformed_params(void **state)
+{
+	(void)state;
+	static struct msg p;
+	struct dns_reply *r = reply_new();
+	static const struct {
+		unsigned key;
+		const char *v;
+		size_t n;
+	} bad_values[] = {
+		{ 4, "\x01\x02\x03\x04\x05\x06", 6 },	/* ipv4hint not a multiple of 4 */
+		{ 4, "", 0 },				/* empty ipv4hint */
+		{ 6, "0123456789abcdef0123", 20 },	/* ipv6hint not a multiple of 16 */
+		{ 6, "", 0 },
+		{ 3, "\x01\xbb\x00", 3 },		/* port of 3 bytes */
+		{ 2, "x", 1 },				/* no-default-alpn with a value */
+		{ 8, "x", 1 },				/* ohttp with a value */
+		{ 1, "", 0 },				/* empty alpn */
+		{ 1, "\x02h2\x08h3", 6 },		/* alpn id past the value */
+		{ 1, "\x02h2\x00", 4 },			/* empty alpn id */
+		{ 0, "\x00\x00", 2 },			/* mandatory lists itself */
+		{ 0, "\x00\x04\x00\x01", 4 },		/* mandatory not increasing */
+		{ 0, "\x00\x04\x00", 3 },		/* mandatory of odd length */
+		{ 65535, "", 0 },			/* the invalid key */
+	};
+
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		p.n = 0;
+		svc_param(&p, bad_values[i].key, bad_values[i].v, bad_values[i].n);
+		assert_svcb_skipped(r, &p, "");
+	}
+
+	/* keys repeated or decreasing */
+	p.n = 0;
+	svc_param(&p, 4, "\x01\x02\x03\x04", 4);
+	svc_param(&p, 4, "\x01\x02\x03\x05", 4);
+	assert_svcb_skipped(r, &p, "");
+	p.n = 0;
+	svc_param(&p, 6, v6_a, 16);
+	svc_param(&p, 4, "\x01\x02\x03\x04", 4);
+	assert_svcb_skipped(r, &p, "t.example");
+
+	/* a param running past the rdata; a param header cut short */
+	p.n = 0;
+	put16(&p, 4);
+	put16(&p, 8);
+	putbytes(&p, "\x01\x02\x03\x04", 4);
+	assert_svcb_skipped(r, &p, "");
+	p.n = 0;
+	put16(&p, 4);
+	put8(&p, 0);
+	assert_svcb_skipped(r, &p, "");
+
+	/* a valid set for comparison: mandatory, alpn, no-default-alpn, port, ohttp */
+	p.n = 0;
+	svc_param(&p, 0, "\x00\x01\x00\x03", 4);
+	svc_param(&p, 1, "\x02h2", 3);
+	svc_param(&p, 2, "", 0);
+	svc_param(&p, 3, "\x01\xbb", 2);
+	svc_param(&p, 4, "\x01\x02\x03\x04", 4);
+	svc_param(&p, 8, "", 0);
+	assert_int_equal(parse_https_params(r, &p, ""), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 0);
+	assert_int_equal(r->n_addrs, 2);
+	check_invariants(r);
+	free(r);
+}
+
+static void test_svcb_malformed_target(void **state)
+{
+	(void)state;
+	static struct msg m;
+	struct dns_reply *r = reply_new();
+	char label[70];
+	size_t len_at;
+
+	/* rdata of only a priority (zeek's svcb-rdlength-mismatch) */
+	hdr(&m, 44, F_REPLY, 1, 2, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_SVCB, C_IN, 60, 2);
+	put16(&m, 1);
+	putptr(&m, QNAME_OFF);
+	rr_a(&m, 5, 10, 9, 9, 9);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 1);
+	assert_int_equal(r->n_addrs, 1);
+
+	/* a compressed TargetName (RFC 9460 forbids compression) */
+	hdr(&m, 44, F_REPLY, 1, 1, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_SVCB, C_IN, 60, 4);
+	put16(&m, 1);
+	putptr(&m, QNAME_OFF);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 1);
+	assert_int_equal(r->n_names, 1);
+
+	/* a TargetName running past the rdata, and one with a 64-byte label */
+	hdr(&m, 44, F_REPLY, 1, 1, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_SVCB, C_IN, 60, 5);
+	put16(&m, 1);
+	putname(&m, "ab");
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 1);
+
+	memset(label, 'a', 64);
+	label[64] = '\0';
+	hdr(&m, 44, F_REPLY, 1, 1, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_SVCB, 60, 0, label, NULL);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 1);
+	assert_int_equal(r->n_names, 1);
+
+	/* a TargetName of 70 escaped bytes: valid on the wire, too long presented */
+	hdr(&m, 44, F_REPLY, 1, 1, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_SVCB, C_IN, 60, 0);
+	len_at = m.n - 2;
+	put16(&m, 0);
+	put8(&m, 63);
+	for (int i = 0; i < 63; i++)
+		put8(&m, 0xff);
+	put8(&m, 5);
+	putbytes(&m, "\x01\x02\x03\x04\x05", 5);
+	put8(&m, 0);
+	m.b[len_at + 1] = (uint8_t)(m.n - len_at - 2);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_bad_svcb, 1);
+	assert_int_equal(r->n_names, 1);
+
+	/* rdata past the message is still a framing error of the whole message */
+	hdr(&m, 44, F_REPLY, 1, 1, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, QNAME_OFF);
+	rr_fixed(&m, T_SVCB, C_IN, 60, 40);
+	put16(&m, 1);
+	put8(&m, 0);
+	assert_int_equal(parse(&m, r), DNS_E_SHORT);
+
+	/* a bad owner name fails the message as for any record we use */
+	hdr(&m, 44, F_REPLY, 1, 1, 0, 0);
+	question(&m, "bad.example", T_SVCB);
+	putptr(&m, m.n + 2);
+	rr_svcb(&m, T_SVCB, 60, 1, "", NULL);
+	assert_int_equal(parse(&m, r), DNS_E_NAME);
+	free(r);
+}
+
+static void test_svcb_limits(void **state)
+{
+	(void)state;
+	static struct msg m, p;
+	struct dns_reply *r = reply_new();
+	uint8_t v4[4 * 100];
+	char name[32];
+
+	/* 100 ipv4hints: capped at DNS_ADDRS_MAX */
+	for (size_t i = 0; i < 100; i++) {
+		v4[4 * i] = 10;
+		v4[4 * i + 1] = 1;
+		v4[4 * i + 2] = 0;
+		v4[4 * i + 3] = (uint8_t)i;
+	}
+	p.n = 0;
+	svc_param(&p, 4, v4, sizeof(v4));
+	hdr(&m, 45, F_REPLY, 1, 1, 0, 0);
+	question(&m, "many.example", T_HTTPS);
+	putptr(&m, QNAME_OFF);
+	rr_svcb(&m, T_HTTPS, 60, 1, "", &p);
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_addrs, DNS_ADDRS_MAX);
+	assert_hint(&r->addrs[DNS_ADDRS_MAX - 1], AF_INET, "\x0a\x01\x00\x3f", 0, 0, 60);
+	check_invariants(r);
+
+	/* 20 ServiceMode records with distinct targets: names capped, hints whose target did
+	 * not fit are dropped */
+	p.n = 0;
+	svc_param(&p, 4, "\x0a\x02\x00\x01", 4);
+	hdr(&m, 45, F_REPLY, 1, 20, 0, 0);
+	question(&m, "many.example", T_HTTPS);
+	for (unsigned i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "t%u.example", i);
+		putptr(&m, QNAME_OFF);
+		rr_svcb(&m, T_HTTPS, 60, 1 + i, name, &p);
+	}
+	assert_int_equal(parse(&m, r), DNS_OK);
+	assert_int_equal(r->n_names, DNS_NAMES_MAX);
+	assert_string_equal(r->names[DNS_NAMES_MAX - 1], "t14.example");
+	assert_int_equal(r->n_addrs, DNS_NAMES_MAX - 1);
+	check_invariants(r);
+	free(r);
+}
+
+/* RFC 9460 Appendix D vectors: build a reply around each rdata and compare the result with
+ * dnspython's presentation of the same rdata. */
+static size_t hex_decode(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	for (; hex[0] && hex[1] && n < max; hex += 2) {
+		unsigned v;
+
+		assert_int_equal(sscanf(hex, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* Addresses listed after key= in a presentation such as ipv4hint="1.2.3.4,5.6.7.8". */
+static size_t pres_hints(const char *pres, const char *key, int family, uint8_t (*out)[16])
+{
+	const char *s = strstr(pres, key);
+	size_t n = 0;
+	char list[512], *save = NULL;
+
+	if (!s)
+		return 0;
+	s += strlen(key);
+	if (*s == '"')
+		s++;
+	snprintf(list, sizeof(list), "%.*s", (int)strcspn(s, "\" \t"), s);
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		memset(out[n], 0, 16);
+		assert_int_equal(inet_pton(family, tok, out[n]), 1);
+		n++;
+	}
+	return n;
+}
+
+static void test_svcb_rfc9460_vectors(void **state)
+{
+	(void)state;
+	FILE *f = fopen(TEST_DATA "/dns/svcb/rfc9460-vectors.tsv", "r");
+	char *line = NULL, *fl[5];
+	size_t cap = 0, rows = 0, hints = 0;
+	static struct msg m;
+	struct dns_reply *r = reply_new();
+
+	assert_non_null(f);
+	while (getline(&line, &cap, f) > 0) {
+		uint8_t rd[512], want[32][16];
+		char owner[256], target[256];
+		unsigned prio;
+
+		if (line[0] == '#')
+			continue;
+		assert_true(split_tabs(line, fl, 5) >= 4);
+		size_t rdlen = hex_decode(fl[2], rd, sizeof(rd));
+
+		snprintf(owner, sizeof(owner), "%.*s", (int)strlen(fl[0]) - 1, fl[0]);
+		assert_int_equal(sscanf(fl[3], "%u %255s", &prio, target), 2);
+		target[strlen(target) - 1] = '\0';	/* trailing dot ("." becomes "") */
+
+		unsigned type = strcmp(fl[1], "HTTPS") == 0 ? T_HTTPS : T_SVCB;
+
+		hdr(&m, 46, F_REPLY, 1, 1, 0, 0);
+		question(&m, owner, type);
+		putptr(&m, QNAME_OFF);
+		rr_fixed(&m, type, C_IN, 3600, (unsigned)rdlen);
+		putbytes(&m, rd, rdlen);
+
+		assert_int_equal(parse(&m, r), DNS_OK);
+		assert_int_equal(r->n_bad_svcb, 0);
+		check_invariants(r);
+		if (target[0]) {
+			assert_int_equal(r->n_names, 2);
+			assert_string_equal(r->names[1], target);
+		} else {
+			assert_int_equal(r->n_names, 1);
+		}
+
+		size_t n4 = pres_hints(fl[3], "ipv4hint=", AF_INET, want);
+		size_t n6 = pres_hints(fl[3], "ipv6hint=", AF_INET6, want + n4);
+
+		if (prio == 0)
+			n4 = n6 = 0;
+		assert_int_equal(r->n_addrs, n4 + n6);
+		for (size_t i = 0; i < n4 + n6; i++)
+			assert_hint(&r->addrs[i], i < n4 ? AF_INET : AF_INET6, want[i], 0,
+				    target[0] ? 1 : 0, 3600);
+		hints += n4 + n6;
+		rows++;
+	}
+	assert_int_equal(rows, 20);
+	assert_int_equal(hints, 8);
+	free(line);
+	fclose(f);
+	free(r);
+}
+
+/* unbound testdata/iter_svcb_malformed.rpl: HTTPS rdata from its test scenario */
+static void test_svcb_unbound_malformed(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *hex;
+		unsigned bad, addrs;
+	} cases[] = {
+		/* alpn="h2" alpn="h3": a key repeated */
+		{ "0001000001000302683200010003026833", 1, 0 },
+		/* alpn of length 4 with 2 bytes left */
+		{ "000100000100040268", 1, 0 },
+		/* valid: alpn="h2,h3" ipv4hint=1.2.3.4 */
+		{ "0001000001000602683202683300040004" "01020304", 0, 1 },
+	};
+	static struct msg m;
+	struct dns_reply *r = reply_new();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t rd[64];
+		size_t n = hex_decode(cases[i].hex, rd, sizeof(rd));
+
+		hdr(&m, 47, F_REPLY, 1, 1, 0, 0);
+		question(&m, "www.example.com", T_HTTPS);
+		putptr(&m, QNAME_OFF);
+		rr_fixed(&m, T_HTTPS, C_IN, 0, (unsigned)n);
+		putbytes(&m, rd, n);
+		assert_int_equal(parse(&m, r), DNS_OK);
+		assert_int_equal(r->n_bad_svcb, cases[i].bad);
+		assert_int_equal(r->n_addrs, cases[i].addrs);
+	}
+	assert_hint(&r->addrs[0], AF_INET, "\x01\x02\x03\x04", 0, 0, 0);
+	free(r);
+}
+
+static void test_addr_kind_name(void **state)
+{
+	(void)state;
+	assert_string_equal(dns_addr_kind_name(DNS_ADDR_A), "A");
+	assert_string_equal(dns_addr_kind_name(DNS_ADDR_AAAA), "AAAA");
+	assert_string_equal(dns_addr_kind_name(DNS_ADDR_HINT), "hint");
+	assert_string_equal(dns_addr_kind_name(77), "?");
+}
+
+/* ---- queries ---- */
+
+static int parse_query_exact(const uint8_t *data, size_t len, struct dns_query *q)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	if (len)
+		memcpy(copy, data, len);
+	rc = dns_parse_query(copy, len, q);
+	free(copy);
+	return rc;
+}
+
+static void test_query(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_query q;
+
+	hdr(&m, 0x4242, F_RD, 1, 0, 0, 1);
+	question(&m, "WWW.Example.COM", T_HTTPS);
+	put8(&m, 0);	/* EDNS OPT, ignored */
+	rr_fixed(&m, T_OPT, 1232, 0, 0);
+	memset(&q, 0xa5, sizeof(q));
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_OK);
+	assert_int_equal(q.id, 0x4242);
+	assert_int_equal(q.qtype, T_HTTPS);
+	assert_int_equal(q.qclass, C_IN);
+	assert_string_equal(q.name, "www.example.com");
+
+	/* every cut inside the header or the question is short */
+	for (size_t n = 0; n < 12 + 17 + 4; n++) {
+		assert_int_equal(parse_query_exact(m.b, n, &q), DNS_E_SHORT);
+		assert_string_equal(q.name, "");
+		assert_int_equal(q.qtype, 0);
+		assert_int_equal(q.id, n >= 12 ? 0x4242 : 0);
+	}
+
+	/* escapes as in replies, and the root */
+	hdr(&m, 1, 0, 1, 0, 0, 0);
+	put8(&m, 3);
+	putbytes(&m, "a.b", 3);
+	put8(&m, 0);
+	put16(&m, T_A);
+	put16(&m, C_CH);
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_OK);
+	assert_string_equal(q.name, "a\\046b");
+	assert_int_equal(q.qclass, C_CH);
+	hdr(&m, 1, 0, 1, 0, 0, 0);
+	question(&m, "", T_NS);
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_OK);
+	assert_string_equal(q.name, ".");
+
+	/* a reply is not a query, and a query is not a reply */
+	hdr(&m, 2, F_REPLY, 1, 0, 0, 0);
+	question(&m, "example.com", T_A);
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_E_NOTQUERY);
+	assert_int_equal(q.id, 2);
+	assert_string_equal(q.name, "");
+	m.b[2] = 0;
+	assert_int_equal(parse_exact(m.b, m.n, &(struct dns_reply){ 0 }), DNS_E_NOTREPLY);
+
+	/* NOTIFY (4) and UPDATE (5) */
+	for (unsigned op = 1; op < 16; op++) {
+		hdr(&m, 3, op << 11, 1, 0, 0, 0);
+		question(&m, "example.com", 6);
+		assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_E_OPCODE);
+	}
+
+	hdr(&m, 4, 0, 2, 0, 0, 0);
+	question(&m, "a.example", T_A);
+	question(&m, "b.example", T_A);
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_E_QDCOUNT);
+	hdr(&m, 4, 0, 0, 0, 0, 0);
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_E_QDCOUNT);
+
+	/* a pointer in the question has nothing to point to */
+	hdr(&m, 5, 0, 1, 0, 0, 0);
+	putlabels(&m, "www");
+	putptr(&m, QNAME_OFF);
+	put16(&m, T_A);
+	put16(&m, C_IN);
+	assert_int_equal(parse_query_exact(m.b, m.n, &q), DNS_E_NAME);
+	assert_string_equal(q.name, "");
+}
+
+static void assert_hint_text(const struct dns_addr *a, const char *ip, uint32_t ttl)
+{
+	uint8_t want[16] = { 0 };
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+
+	assert_int_equal(inet_pton(family, ip, want), 1);
+	assert_hint(a, (uint8_t)family, want, 0, 0, ttl);
+}
+
+/* Real HTTPS/SVCB answers (zeek traces); expectations from INDEX.dnspython.jsonl. */
+static void test_real_svcb(void **state)
+{
+	(void)state;
+	struct dns_reply *r = reply_new();
+
+	/* cloudflare.com HTTPS 1 . alpn=... ipv4hint=2 ipv6hint=2 */
+	assert_int_equal(parse_file("zeek__Traces__dns-https-f00002-0.bin", r), DNS_OK);
+	assert_int_equal(r->id, 62111);
+	assert_int_equal(r->qtype, T_HTTPS);
+	assert_int_equal(r->n_names, 1);
+	assert_string_equal(r->names[0], "cloudflare.com");
+	assert_int_equal(r->n_bad_svcb, 0);
+	assert_int_equal(r->n_addrs, 4);
+	assert_hint_text(&r->addrs[0], "104.16.132.229", 129);
+	assert_hint_text(&r->addrs[1], "104.16.133.229", 129);
+	assert_hint_text(&r->addrs[2], "2606:4700::6810:84e5", 129);
+	assert_hint_text(&r->addrs[3], "2606:4700::6810:85e5", 129);
+	check_invariants(r);
+
+	/* ECH between the two hints */
+	assert_int_equal(parse_file("zeek__Traces__dns__ech-f00002-0.bin", r), DNS_OK);
+	assert_string_equal(r->names[0], "defo.ie");
+	assert_int_equal(r->n_addrs, 2);
+	assert_hint_text(&r->addrs[0], "213.108.108.101", 1791);
+	assert_hint_text(&r->addrs[1], "2a00:c6c0:0:116:5::10", 1791);
+
+	assert_int_equal(parse_file("zeek__Traces__dns__ech-f00004-0.bin", r), DNS_OK);
+	assert_string_equal(r->names[0], "cloudflare-ech.com");
+	assert_int_equal(r->n_addrs, 4);
+	assert_hint_text(&r->addrs[0], "104.18.10.118", 300);
+	assert_hint_text(&r->addrs[3], "2606:4700::6812:b76", 300);
+
+	/* example.com SVCB 0 foo.example.com: AliasMode */
+	assert_int_equal(parse_file("zeek__Traces__dns-svcb-f00002-0.bin", r), DNS_OK);
+	assert_int_equal(r->qtype, T_SVCB);
+	assert_int_equal(r->n_chain, 1);
+	assert_int_equal(r->n_names, 2);
+	assert_string_equal(r->names[1], "foo.example.com");
+	assert_int_equal(r->n_addrs, 0);
+
+	/* malformed ones zeek flags (and dnspython rejects): skipped, the message is fine */
+	static const char *const bad[] = {
+		"zeek__Traces__dns-svcb-rdlength-mismatch-f00001-0.bin",
+		"zeek__Traces__dns__svcb-alpn-malformed-len-too-long-f00002-0.bin",
+		"zeek__Traces__dns__svcb-alpn-malformed-len-too-short-f00002-0.bin",
+		"zeek__Traces__dns__svcb-port-malformed-f00002-0.bin",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_file(bad[i], r), DNS_OK);
+		assert_int_equal(r->n_bad_svcb, 1);
+		assert_int_equal(r->n_names, 1);
+		assert_int_equal(r->n_addrs, 0);
+	}
+	free(r);
+}
+
+static int parse_query_file(const char *rel, struct dns_query *q)
+{
+	char path[512];
+	size_t len;
+	uint8_t *buf;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/dns/real/%s", TEST_DATA, rel);
+	buf = read_file(path, &len);
+	rc = parse_query_exact(buf, len, q);
+	free(buf);
+	return rc;
+}
+
+static void test_real_queries(void **state)
+{
+	(void)state;
+	struct dns_query q;
+
+	assert_int_equal(parse_query_file("zeek__Traces__dns-https-f00001-0.bin", &q), DNS_OK);
+	assert_int_equal(q.id, 62111);
+	assert_int_equal(q.qtype, T_HTTPS);
+	assert_int_equal(q.qclass, C_IN);
+	assert_string_equal(q.name, "cloudflare.com");
+
+	assert_int_equal(parse_query_file("zeek__Traces__dns-svcb-f00001-0.bin", &q), DNS_OK);
+	assert_int_equal(q.id, 51556);
+	assert_int_equal(q.qtype, T_SVCB);
+	assert_string_equal(q.name, "example.com");
+
+	/* the reply to it */
+	assert_int_equal(parse_query_file("zeek__Traces__dns-svcb-f00002-0.bin", &q),
+			 DNS_E_NOTQUERY);
+}
+
+/* Every query dnspython accepts in the shared data set, against its view (mkqueries.py). */
+static void test_queries_against_dnspython(void **state)
+{
+	(void)state;
+	struct bench b;
+	struct dns_query q;
+	struct dns_reply *r = reply_new();
+	FILE *ex = fopen(TEST_DATA "/dns/expect-queries.tsv", "r");
+	char *line = NULL, *f[7];
+	size_t cap = 0, idx = 0, ok = 0;
+	const uint8_t *msg;
+	size_t len;
+
+	assert_non_null(ex);
+	b.buf = read_file(TEST_DATA "/dns/queries.u16be-len-prefixed.bin", &b.len);
+	b.pos = 0;
+	while (bench_next(&b, &msg, &len)) {
+		do {
+			assert_true(getline(&line, &cap, ex) > 0);
+		} while (line[0] == '#');
+		assert_int_equal(split_tabs(line, f, 7), 7);
+		assert_int_equal(strtoul(f[0], NULL, 10), idx);
+
+		int rc = parse_query_exact(msg, len, &q);
+
+		if (rc != atoi(f[2]))
+			fail_msg("query %zu (%s): got %d (%s), dnspython view says %s", idx, f[1],
+				 rc, dns_strerror(rc), f[2]);
+		assert_int_equal(q.id, strtoul(f[3], NULL, 10));
+		if (rc == DNS_OK) {
+			assert_int_equal(q.qtype, strtoul(f[4], NULL, 10));
+			assert_int_equal(q.qclass, strtoul(f[5], NULL, 10));
+			if (strcmp(q.name, f[6]) != 0)
+				fail_msg("query %zu (%s): name '%s', expected '%s'", idx, f[1],
+					 q.name, f[6]);
+			ok++;
+		}
+		/* and the reply parser refuses every one of them */
+		assert_int_equal(parse_exact(msg, len, r), DNS_E_NOTREPLY);
+		/* every prefix: a known status, never an overread */
+		for (size_t n = 0; n < len; n++)
+			assert_true(status_known(parse_query_exact(msg, n, &q)));
+		idx++;
+	}
+	assert_int_equal(idx, 427);
+	assert_int_equal(ok, 392);
+
+	/* and the query parser refuses every reply of the response benchmark */
+	free(b.buf);
+	bench_open(&b);
+	while (bench_next(&b, &msg, &len))
+		assert_int_equal(parse_query_exact(msg, len, &q), DNS_E_NOTQUERY);
+	free(line);
+	fclose(ex);
+	free(b.buf);
+	free(r);
+}
+
+/*
+ * Inputs that once broke a parser (fuzzing, see tests/fuzz/) or stress a rule: every file
+ * goes through both parsers with the invariants checked. The tcpdns part of the fuzz
+ * harness replays them in test_tcpdns.
+ */
+static void test_regressions(void **state)
+{
+	(void)state;
+	const char *dir = TEST_DATA "/dns/regress";
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct dns_reply *r = reply_new();
+	struct dns_query q;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[1024];
+		uint8_t *buf;
+		size_t len;
+
+		if (e->d_name[0] == '.' || !strstr(e->d_name, ".bin"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		buf = read_file(path, &len);
+
+		int rc = parse_exact(buf, len, r);
+
+		assert_true(status_known(rc));
+		if (rc == DNS_OK)
+			check_invariants(r);
+		rc = parse_query_exact(buf, len, &q);
+		assert_true(status_known(rc));
+		if (rc == DNS_OK)
+			assert_true(strlen(q.name) >= 1 && strlen(q.name) < DNS_NAME_MAX);
+		free(buf);
+		n++;
+	}
+	closedir(d);
+	assert_true(n > 0);
+	free(r);
+}
+
 static size_t run_corpus(const char *dir, size_t *ok)
 {
 	DIR *d = opendir(dir);
@@ -1471,6 +2677,26 @@ int main(void)
 		cmocka_unit_test(test_bench_against_dnspython),
 		cmocka_unit_test(test_bench_truncations_and_mutations),
 		cmocka_unit_test(test_fuzz_corpora),
+		cmocka_unit_test(test_dname_only),
+		cmocka_unit_test(test_dname_with_synthesised_cname),
+		cmocka_unit_test(test_dname_cname_mixed_chain),
+		cmocka_unit_test(test_dname_rules),
+		cmocka_unit_test(test_dname_limits),
+		cmocka_unit_test(test_dname_bad_rdata),
+		cmocka_unit_test(test_https_service_self),
+		cmocka_unit_test(test_https_service_target),
+		cmocka_unit_test(test_https_alias_mode),
+		cmocka_unit_test(test_svcb_malformed_params),
+		cmocka_unit_test(test_svcb_malformed_target),
+		cmocka_unit_test(test_svcb_limits),
+		cmocka_unit_test(test_svcb_rfc9460_vectors),
+		cmocka_unit_test(test_svcb_unbound_malformed),
+		cmocka_unit_test(test_addr_kind_name),
+		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_real_svcb),
+		cmocka_unit_test(test_real_queries),
+		cmocka_unit_test(test_queries_against_dnspython),
+		cmocka_unit_test(test_regressions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,11 +10,12 @@ the chain, name presentation rules) to dnspython's decoding of each message.
 One row per benchmark message, in file order:
   index  source  status  qtype  names  addrs
 status is the expected dns_parse_reply() value, or "skip" when the answer holds more
-A/AAAA records than DNS_ADDRS_MAX (status 0 and the chain are still checked, the
-addresses are not). qtype is "-" when the
-mnemonic is not in the table below. names is the chain, space separated. addrs is the
-sorted set of "owner:hex" (dnspython merges RRsets and drops duplicates, so only the set
-is compared, and TTLs are not: dnspython lowers all TTLs of an RRset to its minimum).
+A/AAAA records and SVCB/HTTPS hints than DNS_ADDRS_MAX (status 0 and the chain are still
+checked, the addresses are not). qtype is "-" when the mnemonic is not in the table
+below. names is the CNAME/DNAME chain followed by the SVCB/HTTPS targets, space
+separated. addrs is the sorted set of "owner:hex" for A/AAAA and "owner/target:hex" for
+ipv4hint/ipv6hint (dnspython merges RRsets and drops duplicates, so only the set is
+compared, and TTLs are not: dnspython lowers all TTLs of an RRset to its minimum).
 
 usage: mkexpect.py /work/shared/data/dns > expect.tsv
 """
@@ -75,6 +76,30 @@ def ours(text):
     return '.'.join(out) if out else '.'
 
 
+def pres_len(labels):
+    """Length of nfqroute's presentation of a label list (escapes take four characters)."""
+    if not labels:
+        return 1
+    return sum(sum(1 if b in PLAIN else 4 for b in l.lower()) for l in labels) + len(labels) - 1
+
+
+def dname_rewrite(name, dnames):
+    """RFC 6672: the closest DNAME owner strictly above name replaces that suffix."""
+    lab = [l.lower() for l in wire_labels(name)]
+    best = None
+    for owner, target in dnames:
+        o = [l.lower() for l in wire_labels(owner)]
+        if len(lab) > len(o) and lab[len(lab) - len(o):] == o:
+            if best is None or len(o) > len(best[0]):
+                best = (o, target)
+    if best is None:
+        return None
+    new = lab[:len(lab) - len(best[0])] + wire_labels(best[1])
+    if pres_len(new) > 253:
+        return None
+    return ours('.'.join(''.join('\\%03d' % b for b in l) for l in new) + '.')
+
+
 def expect(d):
     rcode = d['rcode'] & 0xf
     if not d['qr']:
@@ -85,27 +110,63 @@ def expect(d):
     qt = str(TYPES[qtype]) if qtype in TYPES else (qtype[4:] if qtype.startswith('TYPE') else '-')
     if rcode:
         return '-5', qt, ours(qname), ''
-    edges, addrs = [], []
+    edges, dnames, addrs, svcbs = [], [], [], []
+    svcb_views = iter(d.get('answer_svcb_https', []))
     for line in d['answer']:
         owner, _ttl, cls, typ, rdata = line.split(' ', 4)
+        view = next(svcb_views) if typ in ('SVCB', 'HTTPS') else None
         if cls != 'IN':
             continue
         if typ == 'CNAME':
             edges.append((ours(owner), ours(rdata)))
+        elif typ == 'DNAME':
+            dnames.append((owner, rdata))
         elif typ == 'A':
-            addrs.append((ours(owner), '4', ipaddress.IPv4Address(rdata).packed.hex()))
+            addrs.append((ours(owner), None, ipaddress.IPv4Address(rdata).packed.hex()))
         elif typ == 'AAAA':
-            addrs.append((ours(owner), '6', ipaddress.IPv6Address(rdata).packed.hex()))
+            addrs.append((ours(owner), None, ipaddress.IPv6Address(rdata).packed.hex()))
+        elif view is not None:
+            svcbs.append(view)
     chain = [ours(qname)]
     while len(chain) < NAMES_MAX:
         nxt = next((t for f, t in edges if f == chain[-1]), None)
+        if nxt is None and dnames:
+            nxt = dname_rewrite(chain[-1], dnames)
         if nxt is None or nxt in chain:
             break
         chain.append(nxt)
-    if len(addrs) > ADDRS_MAX:
-        return 'skip', qt, ' '.join(chain), ''
-    got = sorted({'%d:%s' % (chain.index(o), h) for o, _f, h in addrs if o in chain})
-    return '0', qt, ' '.join(chain), ' '.join(got)
+    names = list(chain)
+    n_hints = 0
+    for v in svcbs:
+        owner = ours(v['owner'])
+        alias = v['priority'] == 0
+        if v['target'] == '.':
+            if alias:
+                continue
+            target = owner
+        else:
+            target = ours(v['target'])
+        if not alias:
+            hints = [ipaddress.IPv4Address(a).packed.hex() for a in v.get('ipv4hint', [])]
+            hints += [ipaddress.IPv6Address(a).packed.hex() for a in v.get('ipv6hint', [])]
+            n_hints += len(hints)
+        if owner not in chain:
+            continue
+        if target not in names and len(names) < NAMES_MAX:
+            names.append(target)
+        if not alias and target in names:
+            addrs += [(owner, target, h) for h in hints]
+    if len(addrs) - sum(1 for a in addrs if a[1]) + n_hints > ADDRS_MAX:
+        return 'skip', qt, ' '.join(names), ''
+    got = set()
+    for o, t, h in addrs:
+        if o not in names:
+            continue
+        if t is None:
+            got.add('%d:%s' % (names.index(o), h))
+        else:
+            got.add('%d/%d:%s' % (names.index(o), names.index(t), h))
+    return '0', qt, ' '.join(names), ' '.join(sorted(got))
 
 
 def main():
