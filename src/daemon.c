@@ -23,6 +23,7 @@
 #include "classify.h"
 #include "control.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "dns.h"
 #include "domain.h"
 #include "flowlog.h"
@@ -42,31 +43,10 @@
 #define SVM_SAVED DAEMON_RUNDIR "/saved-src_valid_mark"
 #define ENDPOINT_TIMER 0
 #define ENDPOINT_REFRESH_MS 10000
-#define ERRLEN CONF_ERR_MAX
+#define ERRLEN DAEMON_ERRLEN
 
 /* The only process-wide mutable state: set by signal handlers, read by the loop. */
 static volatile sig_atomic_t sig_stop, sig_reload;
-
-struct daemon_stats {
-	uint64_t dns_replies, dns_learned, dns_bad, flows, flows_routed, pkt_bad;
-};
-
-struct daemon {
-	const char *conf_path;
-	struct policy *policy;
-	struct addrmap *am;
-	struct queue *q;
-	struct route_mgr *rm;
-	struct loop *loop;
-	enum nftrules_queue_path qpath;
-	char saved_svm[16];
-	bool svm_changed;
-	struct daemon_stats st;
-	struct dns_reply reply;		/* parse buffer, reused for every reply */
-	struct control *ctl;		/* the control socket (NULL until started) */
-	uint64_t started_ms;		/* monotonic, for uptime */
-	time_t loaded_at;		/* wall clock of the last (re)load */
-};
 
 static void on_signal(int sig)
 {
@@ -77,175 +57,6 @@ static void on_signal(int sig)
 }
 
 /* ---- per packet ---- */
-
-/* log-flows = yes and monitors get the same event; nothing is built when neither wants it */
-static bool daemon_wants_events(const struct daemon *d)
-{
-	return control_monitoring(d->ctl) || policy_conf(d->policy)->log_flows;
-}
-
-static void daemon_publish(struct daemon *d, struct flowlog_event *ev, const struct pkt_info *pi)
-{
-	char line[FLOWLOG_LINE_MAX];
-
-	ev->src = pi->src;
-	ev->dst = pi->dst;
-	ev->sport = pi->sport;
-	ev->dport = pi->dport;
-	ev->l4proto = pi->l4proto;
-	flowlog_event_stamp(ev);
-	/* the journal stamps lines itself: skip "HH:MM:SS.uuuuuu " */
-	if (policy_conf(d->policy)->log_flows && flowlog_format_text(ev, true, line, sizeof(line)) > 16)
-		log_info("%s", line + 16);
-	control_publish(d->ctl, ev);
-}
-
-/* One dns-answer event per address, with the route the most specific rule gives. */
-static void daemon_dns_events(struct daemon *d, const struct pkt_info *pi,
-			      const struct dns_reply *r)
-{
-	const struct conf *c = policy_conf(d->policy);
-	char reason[DNS_NAME_MAX + 8] = "";
-	size_t best = 0;
-	int route = -1;
-
-	for (size_t i = 0; i < r->n_names; i++) {
-		size_t len;
-		int rt = policy_route_of_name(d->policy, r->names[i], &len);
-
-		if (rt >= 0 && len > best) {
-			best = len;
-			route = rt;
-			snprintf(reason, sizeof(reason), "rule %s", r->names[i] + strlen(r->names[i]) - len);
-		}
-	}
-	for (size_t i = 0; i < r->n_addrs; i++) {
-		const struct dns_addr *a = &r->addrs[i];
-		struct flowlog_event ev = {
-			.kind = FLOWLOG_DNS_ANSWER,
-			.domain = r->names[0],
-			.route = route >= 0 ? c->routes[route].name : NULL,
-			.reason = reason,
-			.rrtype = a->kind == DNS_ADDR_HINT ? r->qtype : a->family == AF_INET6 ? 28 : 1,
-			.ttl = route < 0 ? a->ttl : a->ttl < c->min_ttl ? c->min_ttl :
-			       a->ttl > c->max_ttl ? c->max_ttl : a->ttl,
-		};
-
-		ev.answer.family = a->family;
-		memcpy(ev.answer.a, a->a, sizeof(ev.answer.a));
-		daemon_publish(d, &ev, pi);
-	}
-}
-
-static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
-			      const struct classify_result *res)
-{
-	char reason[DNS_NAME_MAX + 16];
-	struct flowlog_event ev = {
-		.kind = FLOWLOG_FLOW,
-		.domain = res->name,
-		.route = res->route >= 0 ? policy_conf(d->policy)->routes[res->route].name : NULL,
-		.mark = res->mark,
-		.reason = reason,
-	};
-
-	snprintf(reason, sizeof(reason), "%s%s%s", classify_reason_name(res->reason),
-		 res->name ? " " : "", res->name ? res->name : "");
-	daemon_publish(d, &ev, pi);
-}
-
-static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
-{
-	struct dns_reply *reply = &d->reply;
-	const uint8_t *msg = pi->payload;
-	size_t len = pi->payload_len;
-	int ret;
-
-	if (pi->l4proto == IPPROTO_TCP) {
-		/* whole messages only here; segments that carry part of one are passed */
-		if (len < 2 || (size_t)((msg[0] << 8) | msg[1]) > len - 2)
-			return;
-		len = (size_t)((msg[0] << 8) | msg[1]);
-		msg += 2;
-	}
-	if (len == 0)
-		return;
-	d->st.dns_replies++;
-	ret = dns_parse_reply(msg, len, reply);
-	if (ret == DNS_E_RCODE)
-		return;
-	if (ret < 0) {
-		d->st.dns_bad++;
-		log_debug("malformed DNS reply (%s), released unchanged", dns_strerror(ret));
-		if (daemon_wants_events(d)) {
-			struct flowlog_event ev = { .kind = FLOWLOG_DNS_MALFORMED,
-						    .reason = dns_strerror(ret) };
-
-			daemon_publish(d, &ev, pi);
-		}
-		return;
-	}
-	if (daemon_wants_events(d))
-		daemon_dns_events(d, pi, reply);
-	ret = classify_dns_learn(d->policy, d->am, reply, util_now_ms());
-	d->st.dns_learned += (uint64_t)ret;
-	if (ret > 0)
-		log_debug("dns %s: learned %d address(es)", reply->names[0], ret);
-}
-
-static void daemon_log_flow(const struct daemon *d, const struct pkt_info *pi,
-			    const struct classify_result *res)
-{
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	const char *proto = pi->l4proto == IPPROTO_TCP ? "tcp" :
-			    pi->l4proto == IPPROTO_UDP ? "udp" : "ip";
-
-	pkt_addr_str(&pi->src, src, sizeof(src));
-	pkt_addr_str(&pi->dst, dst, sizeof(dst));
-	log_debug("%s %s.%u > %s.%u: %s %s -> %s (mark 0x%x, %s)",
-		  pi->src.family == AF_INET6 ? "IP6" : "IP", src, pi->sport, dst, pi->dport, proto,
-		  res->name ? res->name : "-",
-		  res->route >= 0 ? policy_conf(d->policy)->routes[res->route].name : "unrouted",
-		  res->mark, classify_reason_name(res->reason));
-}
-
-static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
-{
-	struct daemon *d = ctx;
-	struct classify_result res;
-	struct pkt_info pi;
-
-	if (pkt_parse(qp->data, qp->len, &pi) < 0) {
-		d->st.pkt_bad++;
-		return qp->mark;
-	}
-	if (qp->hook == NF_INET_LOCAL_IN) {
-		if (pi.sport == 53)
-			daemon_dns_reply(d, &pi);
-		return qp->mark;
-	}
-	d->st.flows++;
-	classify_flow(d->policy, d->am, &pi, qp->mark, util_now_ms(), &res);
-	if (res.route >= 0)
-		d->st.flows_routed++;
-	if (log_enabled(LOG_DEBUG))
-		daemon_log_flow(d, &pi, &res);
-	if (daemon_wants_events(d))
-		daemon_flow_event(d, &pi, &res);
-	return res.mark;
-}
-
-static void on_queue(void *ctx, int fd, uint32_t events)
-{
-	struct daemon *d = ctx;
-	int ret;
-
-	(void)fd;
-	(void)events;
-	ret = queue_process(d->q, daemon_decide, d);
-	if (ret < 0)
-		log_warn("queue %u: sending verdicts: %s", queue_num(d->q), util_strerr(ret));
-}
 
 /* ---- slow path ---- */
 
@@ -312,13 +123,13 @@ static int daemon_swap_queue(struct daemon *d, const struct conf *c, char *err, 
 	if (!q)
 		return -EINVAL;
 	loop_fd_del(d->loop, queue_fd(d->q));
-	ret = loop_fd_add(d->loop, queue_fd(q), EPOLLIN, on_queue, d);
+	ret = loop_fd_add(d->loop, queue_fd(q), EPOLLIN, daemon_pkt_on_queue, d);
 	queue_free(d->q);
 	d->q = q;
 	return ret;
 }
 
-static int daemon_reload(struct daemon *d, char *err, size_t errlen)
+int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	const struct conf *old = policy_conf(d->policy);
 	struct policy *np;
@@ -353,139 +164,6 @@ refuse:
 }
 
 /* ---- control socket handlers ---- */
-
-static void daemon_status_text(struct daemon *d, FILE *out)
-{
-	const struct conf *c = policy_conf(d->policy);
-	struct control_stats cs;
-	struct queue_stats qs;
-
-	queue_get_stats(d->q, &qs);
-	control_get_stats(d->ctl, &cs);
-	fprintf(out, "uptime %" PRIu64 " s, config %s (loaded %ld)\n",
-		(util_now_ms() - d->started_ms) / 1000, c->path, (long)d->loaded_at);
-	fprintf(out, "queue %u (%s path): %" PRIu64 " packets, %" PRIu64 " verdicts\n", c->queue,
-		nftrules_queue_path_name(d->qpath), qs.packets, qs.verdicts);
-	fprintf(out, "flows %" PRIu64 " (%" PRIu64 " routed), dns replies %" PRIu64 " (%" PRIu64
-		" malformed), learned %zu addresses\n", d->st.flows, d->st.flows_routed,
-		d->st.dns_replies, d->st.dns_bad, addrmap_count(d->am));
-	for (size_t i = 0; i < c->n_routes; i++)
-		fprintf(out, "route %s: interface %s table %u mark 0x%x%s\n", c->routes[i].name,
-			c->routes[i].ifname[0] ? c->routes[i].ifname : "-", c->routes[i].table,
-			c->routes[i].mark, c->routes[i].fail_closed ? " fail-closed" : "");
-	fprintf(out, "control: %u clients, %u monitors, %" PRIu64 " lines dropped\n", cs.clients,
-		cs.monitors, cs.lines_dropped);
-}
-
-static void daemon_status_json(struct daemon *d, FILE *out)
-{
-	const struct conf *c = policy_conf(d->policy);
-	struct queue_stats qs;
-
-	/* route and interface names are [A-Za-z0-9_.-] (conf.c checks), no escaping needed */
-	queue_get_stats(d->q, &qs);
-	fprintf(out, "{\"uptime\":%" PRIu64 ",\"queue\":{\"num\":%u,\"packets\":%" PRIu64
-		",\"verdicts\":%" PRIu64 "},\"flows\":%" PRIu64 ",\"flows_routed\":%" PRIu64
-		",\"dns_replies\":%" PRIu64 ",\"dns_malformed\":%" PRIu64 ",\"learned\":%zu,"
-		"\"routes\":[", (util_now_ms() - d->started_ms) / 1000, c->queue, qs.packets,
-		qs.verdicts, d->st.flows, d->st.flows_routed, d->st.dns_replies, d->st.dns_bad,
-		addrmap_count(d->am));
-	for (size_t i = 0; i < c->n_routes; i++)
-		fprintf(out, "%s{\"name\":\"%s\",\"interface\":\"%s\",\"table\":%u,\"mark\":%u}",
-			i ? "," : "", c->routes[i].name, c->routes[i].ifname, c->routes[i].table,
-			c->routes[i].mark);
-	fprintf(out, "]}\n");
-}
-
-static int ctl_status(void *ctx, bool json, FILE *out, char *err, size_t errlen)
-{
-	(void)err;
-	(void)errlen;
-	if (json)
-		daemon_status_json(ctx, out);
-	else
-		daemon_status_text(ctx, out);
-	return 0;
-}
-
-static int ctl_why(void *ctx, const char *what, FILE *out, char *err, size_t errlen)
-{
-	struct daemon *d = ctx;
-	const struct conf *c = policy_conf(d->policy);
-	uint64_t now = util_now_ms();
-	struct addrmap_entry e;
-	char name[DNS_NAME_MAX];
-	struct pkt_addr a;
-	size_t len;
-	int rt;
-
-	if (pkt_addr_parse(what, &a) == 0) {
-		if (addrmap_lookup(d->am, &a, now, &e) < 0) {
-			snprintf(err, errlen, "%s was not learned from any routed name", what);
-			return -ENOENT;
-		}
-		fprintf(out, "%s learned from %s -> %s, expires in %" PRIu64 " s\n", what, e.name,
-			e.route < c->n_routes ? c->routes[e.route].name : "(stale route)",
-			(e.expires_ms - now) / 1000);
-		return 0;
-	}
-	if (domain_normalize(what, name, sizeof(name)) < 0) {
-		snprintf(err, errlen, "%s is neither an address nor a domain name", what);
-		return -EINVAL;
-	}
-	rt = policy_route_of_name(d->policy, name, &len);
-	if (rt < 0) {
-		snprintf(err, errlen, "no rule matches %s", name);
-		return -ENOENT;
-	}
-	fprintf(out, "%s -> %s (rule %s)\n", name, c->routes[rt].name, name + strlen(name) - len);
-	return 0;
-}
-
-static int ctl_reload(void *ctx, bool reroute, FILE *out, char *err, size_t errlen)
-{
-	struct daemon *d = ctx;
-	int ret;
-
-	if (reroute) {
-		snprintf(err, errlen, "--reroute is not implemented yet");
-		return -ENOSYS;
-	}
-	ret = daemon_reload(d, err, errlen);
-	if (ret == 0)
-		fprintf(out, "reloaded %s: %zu routes, %zu domain rules\n", d->conf_path,
-			policy_conf(d->policy)->n_routes, policy_rule_count(d->policy));
-	return ret;
-}
-
-static int ctl_flush(void *ctx, FILE *out, char *err, size_t errlen)
-{
-	struct daemon *d = ctx;
-	size_t n = addrmap_count(d->am);
-
-	(void)err;
-	(void)errlen;
-	addrmap_clear(d->am, UINT16_MAX);
-	fprintf(out, "flushed %zu learned addresses\n", n);
-	return 0;
-}
-
-static const struct control_ops daemon_ctl_ops = {
-	.status = ctl_status,
-	.why = ctl_why,
-	.reload = ctl_reload,
-	.flush = ctl_flush,
-};
-
-static int daemon_control_start(struct daemon *d, const struct conf *c, char *err, size_t errlen)
-{
-	struct control_config cc = { .path = c->control, .timer_slot = CONTROL_TIMER };
-	int ret = control_group_lookup(c->control_group, &cc.group, err, errlen);
-
-	if (ret)
-		return ret;
-	return control_new(&cc, d->loop, &daemon_ctl_ops, d, &d->ctl, err, errlen);
-}
 
 /* Last step of start-up: everything that needs more than CAP_NET_ADMIN is done. */
 static int daemon_drop_privileges(const struct conf *c, char *err, size_t errlen)
@@ -562,7 +240,7 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 		return ret;
 	log_info("queue %u bound, nftables queue path: %s", c->queue,
 		 nftrules_queue_path_name(d->qpath));
-	ret = loop_fd_add(d->loop, queue_fd(d->q), EPOLLIN, on_queue, d);
+	ret = loop_fd_add(d->loop, queue_fd(d->q), EPOLLIN, daemon_pkt_on_queue, d);
 	if (!ret)
 		ret = loop_fd_add(d->loop, route_mgr_fd(d->rm), EPOLLIN, on_route_event, d);
 	if (ret) {
@@ -570,7 +248,7 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 		return ret;
 	}
 	on_endpoint_timer(d);
-	ret = daemon_control_start(d, c, err, errlen);
+	ret = daemon_ctl_start(d, c, err, errlen);
 	if (!ret)
 		ret = daemon_drop_privileges(c, err, errlen);
 	d->started_ms = util_now_ms();

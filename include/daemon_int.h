@@ -1,0 +1,66 @@
+#ifndef NFQR_DAEMON_INT_H
+#define NFQR_DAEMON_INT_H
+
+/*
+ * The daemon's context, shared by its modules: daemon.c (start, reload, stop),
+ * daemon_pkt.c (the per-packet path), daemon_ctl.c (control socket handlers) and
+ * daemon_fresh.c (re-resolution and the cache). Internal: nothing else includes it.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addrmap.h"
+#include "dns.h"
+#include "nftrules.h"
+#include "policy.h"
+
+struct control;
+struct loop;
+struct queue;
+struct route_mgr;
+struct daemon_fresh;
+
+#define DAEMON_ERRLEN CONF_ERR_MAX
+
+struct daemon_stats {
+	uint64_t dns_replies, dns_learned, dns_bad, flows, flows_routed, pkt_bad;
+};
+
+struct daemon {
+	const char *conf_path;
+	struct policy *policy;
+	struct addrmap *am;
+	struct queue *q;
+	struct route_mgr *rm;
+	struct loop *loop;
+	enum nftrules_queue_path qpath;
+	char saved_svm[16];
+	bool svm_changed;
+	struct daemon_stats st;
+	struct dns_reply reply;		/* parse buffer, reused for every reply */
+	struct control *ctl;		/* the control socket (NULL until started) */
+	uint64_t started_ms;		/* monotonic, for uptime */
+	time_t loaded_at;		/* wall clock of the last (re)load */
+	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */
+};
+
+/*
+ * Queue callback: receives a batch of packets, decides each (DNS replies are learned
+ * from, new connections get their route's mark) and sends the verdicts.
+ */
+void daemon_pkt_on_queue(void *ctx, int fd, uint32_t events);
+
+/*
+ * Opens the control socket of configuration c and registers it on the loop. Returns 0 or
+ * -errno with a message in err.
+ */
+int daemon_ctl_start(struct daemon *d, const struct conf *c, char *err, size_t errlen);
+
+/*
+ * Reloads the configuration file: parsed and loaded completely first; on any error the
+ * running configuration stays and err says why. Returns 0 or -EINVAL.
+ */
+int daemon_reload(struct daemon *d, char *err, size_t errlen);
+
+#endif
