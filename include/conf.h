@@ -15,6 +15,9 @@
 
 enum conf_fail_mode { CONF_FAIL_CLOSED, CONF_FAIL_OPEN };
 
+/* shared-address = : who keeps an address announced for names of different routes */
+enum conf_shared { CONF_SHARED_LAST_WINS, CONF_SHARED_PREFER_TUNNEL };
+
 /* An address prefix: networks =, sources =, network-list = lines. */
 struct conf_prefix {
 	struct pkt_addr addr;	/* host bits cleared */
@@ -57,6 +60,7 @@ struct conf_route {
 	struct conf_ports *ports;
 	char inbound_if[IF_NAMESIZE];	/* inbound-interface = IFACE ("" when unset) */
 	bool dns;			/* dns = yes: queries for this route's names take it */
+	char *resolvers;		/* resolvers = for this route's own lookups (refresh) */
 };
 
 struct conf {
@@ -76,6 +80,16 @@ struct conf {
 	char *control_group;		/* control-group = NAME|GID (NULL: root only) */
 	char *user;			/* user = NAME|UID (NULL: stay root, CAP_NET_ADMIN only) */
 	bool log_flows;			/* log-flows = yes|no (default no) */
+	/* staying right over time */
+	uint32_t grace;			/* grace = 300 s: unannounced addresses linger */
+	bool refresh;			/* refresh = yes: re-resolve names in use */
+	uint32_t refresh_window;	/* refresh-window = 0 s (0: twice the TTL) */
+	uint32_t refresh_max_names;	/* refresh-max-names = 4096 */
+	char *resolvers;		/* resolvers = ADDR[:PORT],... (NULL: /etc/resolv.conf) */
+	char *cache;			/* cache = FILE (default /var/lib/nfqroute/cache; "" none) */
+	uint32_t cache_interval;	/* cache-interval = 300 s */
+	uint32_t max_names;		/* max-names = 0 (max-entries / 2) */
+	enum conf_shared shared_address; /* shared-address = last-wins|prefer-tunnel */
 };
 
 /*

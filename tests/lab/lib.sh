@@ -502,10 +502,11 @@ in_host_nfq() {
 # nfq_exec CMD...: replaces the current (sub)shell with CMD in host, /run/nfqroute private.
 # Started as `(nfq_exec CMD) &`, $! is CMD's pid (ip netns exec, sh and setsid all exec).
 nfq_exec() {
-	mkdir -p "$LAB_TMP/run" /run/nfqroute
+	mkdir -p "$LAB_TMP/run" "$LAB_TMP/state" /run/nfqroute /var/lib/nfqroute
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	exec ip netns exec "$NS_HOST" sh -c 'mount --bind "$0" /run/nfqroute && exec "$@"' \
-		"$LAB_TMP/run" "$@"
+	exec ip netns exec "$NS_HOST" sh -c 'mount --bind "$0" /run/nfqroute &&
+		mount --bind "$1" /var/lib/nfqroute && shift && exec "$@"' \
+		"$LAB_TMP/run" "$LAB_TMP/state" "$@"
 }
 
 # shellcheck disable=SC2120 # the argument is optional
