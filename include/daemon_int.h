@@ -14,6 +14,7 @@
 #include "dns.h"
 #include "nftrules.h"
 #include "policy.h"
+#include "classify.h"
 
 struct control;
 struct loop;
@@ -43,6 +44,8 @@ struct daemon {
 	uint64_t started_ms;		/* monotonic, for uptime */
 	time_t loaded_at;		/* wall clock of the last (re)load */
 	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */
+	struct tcpdns *tcpdns;		/* DNS-over-TCP reply reassembly */
+	bool dns_by_name;		/* some route has dns = yes: parse queries */
 };
 
 /*
@@ -62,5 +65,42 @@ int daemon_ctl_start(struct daemon *d, const struct conf *c, char *err, size_t e
  * running configuration stays and err says why. Returns 0 or -EINVAL.
  */
 int daemon_reload(struct daemon *d, char *err, size_t errlen);
+
+/*
+ * Starts re-resolution: the c-ares resolver on the loop, the refresh schedule, and the
+ * start-up lookups of names configured exactly (domains =, full:). With wait, returns
+ * only when those lookups are done or a few seconds passed, so the first connection to
+ * such a name is routed right. Returns 0 or -errno with a message in err.
+ */
+int daemon_fresh_start(struct daemon *d, bool wait, char *err, size_t errlen);
+
+/* Stops re-resolution (pending lookups are cancelled); accepts a daemon without it. */
+void daemon_fresh_stop(struct daemon *d);
+
+/* After a reload: pins the new configuration's exact names, forgets nothing else. */
+void daemon_fresh_reload(struct daemon *d);
+
+/* A new connection used dst, learned for res->name: keep that name fresh. Cheap. */
+void daemon_fresh_used(struct daemon *d, const struct pkt_addr *dst,
+		       const struct classify_result *res, uint64_t now_ms);
+
+/* Addresses were learned from reply: reschedule the refresh of its names. Cheap. */
+void daemon_fresh_learned(struct daemon *d, const struct dns_reply *reply, uint64_t now_ms);
+
+/*
+ * Loads the cache file into the address table (before the queue is bound, so a restart
+ * costs no connection its route). A missing file is silent, a bad one one warning.
+ */
+void daemon_cache_load(struct daemon *d);
+
+/* Arms the periodic cache save (cache-interval). */
+void daemon_cache_start(struct daemon *d);
+
+/*
+ * Writes the cache file. With background, a child process writes it so the packet path
+ * never waits for the disk (at most one at a time); otherwise it is written before
+ * returning (at stop).
+ */
+void daemon_cache_save(struct daemon *d, bool background);
 
 #endif

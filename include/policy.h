@@ -40,6 +40,13 @@ const struct conf *policy_conf(const struct policy *p);
 int policy_route_of_name(const struct policy *p, const char *name, size_t *match_len);
 
 /*
+ * What decides name, for `nfqroute why` and logs: the route (maybe DOMAIN_ROUTE_DIRECT,
+ * which is no index into the configuration's routes), the kind of rule and the matched
+ * length (see domain_matcher_match). Returns 0 or -ENOENT.
+ */
+int policy_match_name(const struct policy *p, const char *name, struct domain_match *out);
+
+/*
  * True when dst must never enter route idx: the route's gateway, a configured endpoint,
  * or a tunnel endpoint found at run time. Sending those into the route would loop.
  */
@@ -51,6 +58,13 @@ int policy_route_exclude_add(struct policy *p, int idx, const struct pkt_addr *a
 
 /* Number of domain rules loaded, of all kinds. */
 size_t policy_rule_count(const struct policy *p);
+
+/*
+ * A route index as users read it: the route's name, "direct" for a list exception
+ * (DOMAIN_ROUTE_DIRECT), "(stale)" for an index the configuration no longer has, NULL for
+ * a negative index (no route).
+ */
+const char *policy_route_name(const struct policy *p, int route);
 
 /*
  * Prints what `nfqroute check` reports: the matching order, routes, rule counts by kind,

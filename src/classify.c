@@ -12,10 +12,37 @@ const char *classify_reason_name(enum classify_reason reason)
 		return "excluded (gateway/endpoint)";
 	case CLASSIFY_STALE:
 		return "stale";
+	case CLASSIFY_EXCEPTION:
+		return "exception";
+	case CLASSIFY_DEFAULT:
+		return "default";
+	case CLASSIFY_DNS_QUERY:
+		return "dns query";
 	case CLASSIFY_UNKNOWN:
 		break;
 	}
 	return "unknown";
+}
+
+static bool route_is_tunnel(const struct conf *c, unsigned route)
+{
+	return route < c->n_routes && c->routes[route].table != CONF_TABLE_MAIN;
+}
+
+/* Puts route's bits into the packet mark (inside mark-mask only) unless the route is an
+ * exception (table = main) or dst is its own gateway/endpoint, which would loop. */
+static void classify_take(const struct policy *p, int route, const struct pkt_addr *dst,
+			  struct classify_result *out)
+{
+	const struct conf *c = policy_conf(p);
+
+	if (policy_route_excludes(p, route, dst)) {
+		out->reason = CLASSIFY_EXCLUDED;
+		return;
+	}
+	out->route = route;
+	if (route_is_tunnel(c, (unsigned)route))
+		out->mark = (out->mark & ~c->mark_mask) | c->routes[route].mark;
 }
 
 void classify_flow(const struct policy *p, const struct addrmap *am, const struct pkt_info *pi,
@@ -25,27 +52,42 @@ void classify_flow(const struct policy *p, const struct addrmap *am, const struc
 	struct addrmap_entry e;
 
 	*out = (struct classify_result){ .route = -1, .mark = pkt_mark };
-	if (addrmap_lookup(am, &pi->dst, now_ms, &e) < 0)
+	if (addrmap_lookup(am, &pi->dst, now_ms, &e) < 0) {
+		if (c->default_route >= 0) {
+			out->reason = CLASSIFY_DEFAULT;
+			classify_take(p, c->default_route, &pi->dst, out);
+		}
 		return;
+	}
 	out->name = e.name;
+	out->expires_ms = e.expires_ms;
 	if (e.route == DOMAIN_ROUTE_DIRECT) {
 		/* a list exception (gfwlist "@@"): unmarked, like a table = main route */
-		out->reason = CLASSIFY_LEARNED;
+		out->reason = CLASSIFY_EXCEPTION;
 		return;
 	}
 	if (e.route >= c->n_routes) {
 		out->reason = CLASSIFY_STALE;
 		return;
 	}
-	if (policy_route_excludes(p, e.route, &pi->dst)) {
-		out->reason = CLASSIFY_EXCLUDED;
-		return;
-	}
-	out->reason = CLASSIFY_LEARNED;
-	out->route = e.route;
-	/* a table = main route is an exception: the flow stays unmarked */
-	if (c->routes[e.route].table != CONF_TABLE_MAIN)
-		out->mark = (pkt_mark & ~c->mark_mask) | c->routes[e.route].mark;
+	out->reason = route_is_tunnel(c, e.route) ? CLASSIFY_LEARNED : CLASSIFY_EXCEPTION;
+	classify_take(p, e.route, &pi->dst, out);
+}
+
+bool classify_dns_query(const struct policy *p, const struct dns_query *q, uint32_t pkt_mark,
+			struct classify_result *out)
+{
+	const struct conf *c = policy_conf(p);
+	int route = policy_route_of_name(p, q->name, NULL);
+
+	*out = (struct classify_result){ .route = -1, .mark = pkt_mark };
+	if (route < 0 || !route_is_tunnel(c, (unsigned)route) || !c->routes[route].dns)
+		return false;
+	out->reason = CLASSIFY_DNS_QUERY;
+	out->name = q->name;
+	out->route = route;
+	out->mark = (pkt_mark & ~c->mark_mask) | c->routes[route].mark;
+	return true;
 }
 
 /*
@@ -78,6 +120,18 @@ static uint32_t clamp_ttl(const struct conf *c, uint32_t ttl)
 	return ttl > c->max_ttl ? c->max_ttl : ttl;
 }
 
+/* shared-address = prefer-tunnel: a tunnel keeps an address an exception also answers */
+static bool keep_tunnel(const struct conf *c, const struct addrmap *am,
+			const struct pkt_addr *addr, int route, uint64_t now_ms)
+{
+	struct addrmap_entry e;
+
+	if (c->shared_address != CONF_SHARED_PREFER_TUNNEL || route_is_tunnel(c, (unsigned)route))
+		return false;
+	return addrmap_lookup(am, addr, now_ms, &e) == 0 && e.route != (unsigned)route &&
+	       route_is_tunnel(c, e.route);
+}
+
 int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct dns_reply *r,
 		       uint64_t now_ms)
 {
@@ -95,6 +149,8 @@ int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct 
 
 		for (size_t k = 0; k < sizeof(addr.a); k++)
 			addr.a[k] = a->a[k];
+		if (keep_tunnel(c, am, &addr, route, now_ms))
+			continue;
 		if (addrmap_insert(am, &addr, r->names[name], (uint16_t)route, expires) == 0)
 			stored++;
 	}

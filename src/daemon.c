@@ -36,6 +36,7 @@
 #include "queue.h"
 #include "route.h"
 #include "sysctl.h"
+#include "tcpdns.h"
 #include "util.h"
 #include "wgpeer.h"
 
@@ -100,6 +101,17 @@ static void route_log(void *ctx, int prio, const char *msg)
 
 /* ---- start, reload, stop ---- */
 
+/* What follows from the configuration without touching the kernel. */
+static void daemon_apply_settings(struct daemon *d)
+{
+	const struct conf *c = policy_conf(d->policy);
+
+	addrmap_set_grace(d->am, (uint64_t)c->grace * 1000u);
+	d->dns_by_name = false;
+	for (size_t i = 0; i < c->n_routes; i++)
+		d->dns_by_name |= c->routes[i].dns;
+}
+
 static int daemon_load_policy(const char *path, struct policy **out, char *err, size_t errlen)
 {
 	struct conf *c;
@@ -153,6 +165,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	addrmap_reroute(d->am, reroute_name, np);
 	policy_free(d->policy);
 	d->policy = np;
+	daemon_apply_settings(d);
+	daemon_fresh_reload(d);
 	d->loaded_at = time(NULL);
 	daemon_refresh_endpoints(d);
 	log_info("reloaded: %zu routes, %zu domain rules", c->n_routes, policy_rule_count(np));
@@ -217,20 +231,29 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	const struct conf *c = policy_conf(d->policy);
 	int ret;
 
-	d->am = addrmap_new(c->max_entries);
+	d->am = addrmap_new_sized(c->max_entries, c->max_names ? c->max_names :
+				  (c->max_entries + 1) / 2, 0);
+	d->tcpdns = tcpdns_new(TCPDNS_SLOTS_DEFAULT, TCPDNS_BUF_DEFAULT, TCPDNS_IDLE_MS_DEFAULT);
 	d->loop = loop_new();
 	d->rm = route_mgr_new(err, errlen);
-	if (!d->am || !d->loop || !d->rm) {
+	if (!d->am || !d->loop || !d->rm || !d->tcpdns) {
 		if (!d->rm)
 			return -EIO;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	route_mgr_set_logger(d->rm, route_log, d);
+	daemon_apply_settings(d);
+	/* learned before the queue is bound: a restart costs no connection its route */
+	daemon_cache_load(d);
 	ret = route_mgr_apply(d->rm, c, err, errlen);
 	if (ret)
 		return ret;
 	daemon_svm_save(d);
+	/* after the routes (tunneled lookups need them), before the queue rules */
+	ret = daemon_fresh_start(d, true, err, errlen);
+	if (ret)
+		return ret;
 	d->q = queue_new(c->queue, c->fail_mode == CONF_FAIL_OPEN, err, errlen);
 	if (!d->q)
 		return -EIO;
@@ -248,6 +271,7 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 		return ret;
 	}
 	on_endpoint_timer(d);
+	daemon_cache_start(d);
 	ret = daemon_ctl_start(d, c, err, errlen);
 	if (!ret)
 		ret = daemon_drop_privileges(c, err, errlen);
@@ -270,7 +294,11 @@ static void daemon_stop(struct daemon *d)
 		route_mgr_remove(d->rm, true);
 	daemon_svm_restore(d);
 	route_mgr_free(d->rm);
+	if (d->am && d->policy)
+		daemon_cache_save(d, false);
+	daemon_fresh_stop(d);
 	loop_free(d->loop);
+	tcpdns_free(d->tcpdns);
 	addrmap_free(d->am);
 	policy_free(d->policy);
 }

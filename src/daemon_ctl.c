@@ -79,7 +79,6 @@ static int ctl_status(void *ctx, bool json, FILE *out, char *err, size_t errlen)
 static int ctl_why(void *ctx, const char *what, FILE *out, char *err, size_t errlen)
 {
 	struct daemon *d = ctx;
-	const struct conf *c = policy_conf(d->policy);
 	uint64_t now = util_now_ms();
 	struct addrmap_entry e;
 	char name[DNS_NAME_MAX];
@@ -93,7 +92,7 @@ static int ctl_why(void *ctx, const char *what, FILE *out, char *err, size_t err
 			return -ENOENT;
 		}
 		fprintf(out, "%s learned from %s -> %s, expires in %" PRIu64 " s\n", what, e.name,
-			e.route < c->n_routes ? c->routes[e.route].name : "(stale route)",
+			policy_route_name(d->policy, e.route),
 			(e.expires_ms - now) / 1000);
 		return 0;
 	}
@@ -106,7 +105,8 @@ static int ctl_why(void *ctx, const char *what, FILE *out, char *err, size_t err
 		snprintf(err, errlen, "no rule matches %s", name);
 		return -ENOENT;
 	}
-	fprintf(out, "%s -> %s (rule %s)\n", name, c->routes[rt].name, name + strlen(name) - len);
+	fprintf(out, "%s -> %s (rule %s)\n", name, policy_route_name(d->policy, rt),
+		len ? name + strlen(name) - len : "keyword/regexp");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "pkt.h"
 #include "policy.h"
 #include "queue.h"
+#include "tcpdns.h"
 #include "util.h"
 
 /* log-flows = yes and monitors get the same event; nothing is built when neither wants it */
@@ -55,7 +56,7 @@ static void daemon_dns_events(struct daemon *d, const struct pkt_info *pi,
 		size_t len;
 		int rt = policy_route_of_name(d->policy, r->names[i], &len);
 
-		if (rt >= 0 && len > best) {
+		if (rt >= 0 && (route < 0 || len > best)) {
 			best = len;
 			route = rt;
 			snprintf(reason, sizeof(reason), "rule %s", r->names[i] + strlen(r->names[i]) - len);
@@ -66,7 +67,7 @@ static void daemon_dns_events(struct daemon *d, const struct pkt_info *pi,
 		struct flowlog_event ev = {
 			.kind = FLOWLOG_DNS_ANSWER,
 			.domain = r->names[0],
-			.route = route >= 0 ? c->routes[route].name : NULL,
+			.route = policy_route_name(d->policy, route),
 			.reason = reason,
 			.rrtype = a->kind == DNS_ADDR_HINT ? r->qtype : a->family == AF_INET6 ? 28 : 1,
 			.ttl = route < 0 ? a->ttl : a->ttl < c->min_ttl ? c->min_ttl :
@@ -86,7 +87,7 @@ static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
 	struct flowlog_event ev = {
 		.kind = FLOWLOG_FLOW,
 		.domain = res->name,
-		.route = res->route >= 0 ? policy_conf(d->policy)->routes[res->route].name : NULL,
+		.route = policy_route_name(d->policy, res->route),
 		.mark = res->mark,
 		.reason = reason,
 	};
@@ -96,20 +97,20 @@ static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
 	daemon_publish(d, &ev, pi);
 }
 
-static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
+struct dns_msg_ctx {
+	struct daemon *d;
+	const struct pkt_info *pi;
+};
+
+/* One whole DNS message from a reply packet (UDP) or a reassembled TCP stream. */
+static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 {
+	struct dns_msg_ctx *m = ctx;
+	struct daemon *d = m->d;
 	struct dns_reply *reply = &d->reply;
-	const uint8_t *msg = pi->payload;
-	size_t len = pi->payload_len;
+	uint64_t now = util_now_ms();
 	int ret;
 
-	if (pi->l4proto == IPPROTO_TCP) {
-		/* whole messages only here; segments that carry part of one are passed */
-		if (len < 2 || (size_t)((msg[0] << 8) | msg[1]) > len - 2)
-			return;
-		len = (size_t)((msg[0] << 8) | msg[1]);
-		msg += 2;
-	}
 	if (len == 0)
 		return;
 	d->st.dns_replies++;
@@ -123,16 +124,28 @@ static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
 			struct flowlog_event ev = { .kind = FLOWLOG_DNS_MALFORMED,
 						    .reason = dns_strerror(ret) };
 
-			daemon_publish(d, &ev, pi);
+			daemon_publish(d, &ev, m->pi);
 		}
 		return;
 	}
 	if (daemon_wants_events(d))
-		daemon_dns_events(d, pi, reply);
-	ret = classify_dns_learn(d->policy, d->am, reply, util_now_ms());
+		daemon_dns_events(d, m->pi, reply);
+	ret = classify_dns_learn(d->policy, d->am, reply, now);
 	d->st.dns_learned += (uint64_t)ret;
-	if (ret > 0)
+	if (ret > 0) {
 		log_debug("dns %s: learned %d address(es)", reply->names[0], ret);
+		daemon_fresh_learned(d, reply, now);
+	}
+}
+
+static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
+{
+	struct dns_msg_ctx m = { d, pi };
+
+	if (pi->l4proto == IPPROTO_TCP)
+		tcpdns_feed(d->tcpdns, pi, util_now_ms(), daemon_dns_msg, &m);
+	else if (pi->l4proto == IPPROTO_UDP)
+		daemon_dns_msg(&m, pi->payload, pi->payload_len);
 }
 
 static void daemon_log_flow(const struct daemon *d, const struct pkt_info *pi,
@@ -147,8 +160,20 @@ static void daemon_log_flow(const struct daemon *d, const struct pkt_info *pi,
 	log_debug("%s %s.%u > %s.%u: %s %s -> %s (mark 0x%x, %s)",
 		  pi->src.family == AF_INET6 ? "IP6" : "IP", src, pi->sport, dst, pi->dport, proto,
 		  res->name ? res->name : "-",
-		  res->route >= 0 ? policy_conf(d->policy)->routes[res->route].name : "unrouted",
+		  res->route >= 0 ? policy_route_name(d->policy, res->route) : "unrouted",
 		  res->mark, classify_reason_name(res->reason));
+}
+
+/* dns = yes routes: a UDP query for one of their names takes the route itself. */
+static bool daemon_dns_query(struct daemon *d, const struct pkt_info *pi, uint32_t mark,
+			     struct classify_result *res)
+{
+	struct dns_query q;
+
+	if (!d->dns_by_name || pi->l4proto != IPPROTO_UDP || pi->dport != 53 ||
+	    dns_parse_query(pi->payload, pi->payload_len, &q) < 0)
+		return false;
+	return classify_dns_query(d->policy, &q, mark, res);
 }
 
 static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
@@ -156,6 +181,7 @@ static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
 	struct daemon *d = ctx;
 	struct classify_result res;
 	struct pkt_info pi;
+	uint64_t now;
 
 	if (pkt_parse(qp->data, qp->len, &pi) < 0) {
 		d->st.pkt_bad++;
@@ -169,7 +195,12 @@ static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
 		return qp->mark;
 	}
 	d->st.flows++;
-	classify_flow(d->policy, d->am, &pi, qp->mark, util_now_ms(), &res);
+	now = util_now_ms();
+	if (!daemon_dns_query(d, &pi, qp->mark, &res)) {
+		classify_flow(d->policy, d->am, &pi, qp->mark, now, &res);
+		if (res.reason == CLASSIFY_LEARNED)
+			daemon_fresh_used(d, &pi.dst, &res, now);
+	}
 	if (res.route >= 0)
 		d->st.flows_routed++;
 	if (log_enabled(LOG_DEBUG))

@@ -54,6 +54,7 @@
 #define LOAD_DEN 5
 #define AC_NONE UINT32_MAX
 #define DM_CANDIDATES 64	/* regexps whose literal occurs, per lookup */
+#define DM_RE_COST_MAX 4096	/* nodes of a compiled regexp: a few ms of regcomp */
 #define DM_HUGE ((size_t)2 << 20)	/* transparent huge page size on x86-64 and arm64 */
 
 #define H_SEED_A 0xcbf29ce484222325ULL
@@ -692,7 +693,7 @@ static char *dm_re_translate(const char *re, bool *backref)
 		['s'] = "[:space:]" };
 	size_t len = strlen(re), o = 0;
 	char *out = malloc(len * 7 + 1);	/* "\W" (2 bytes) grows the most, to 13 */
-	bool br = false;
+	bool br = false, quant = false, ivl = false;
 
 	*backref = false;
 	if (!out)
@@ -701,6 +702,11 @@ static char *dm_re_translate(const char *re, bool *backref)
 		unsigned char c = (unsigned char)re[i], d = (unsigned char)re[i + 1];
 		const char *rep = NULL;
 
+		if (!br && c == '?' && quant) {
+			quant = false;	/* RE2's lazy "+?" accepts the same names as "+" */
+			continue;
+		}
+		quant = false;
 		if (!br && c == '[') {
 			br = true;
 			out[o++] = re[i];
@@ -748,6 +754,11 @@ static char *dm_re_translate(const char *re, bool *backref)
 			o += strlen(rep);
 			i++;
 			continue;
+		}
+		if (!br) {
+			ivl |= c == '{';
+			quant = c == '*' || c == '+' || c == '?' || (c == '}' && ivl);
+			ivl &= c != '}';
 		}
 		out[o++] = re[i];
 	}
@@ -821,6 +832,88 @@ static bool dm_re_top_alternation(const char *p)
 	return false;
 }
 
+/* Reads a repetition operator at *pp: true, *pp past it and its copy count in *mult. */
+static bool dm_re_quant(const char **pp, size_t *mult)
+{
+	const char *p = *pp;
+	size_t lo = 0, hi;
+
+	if (*p == '*' || *p == '?' || *p == '+') {
+		*mult = *p == '+' ? 2 : 1;	/* glibc builds X+ as XX* */
+		*pp = p + 1;
+		return true;
+	}
+	if (*p != '{' || !(isdigit((unsigned char)p[1]) || p[1] == ','))
+		return false;
+	for (p++; isdigit((unsigned char)*p); p++)
+		lo = lo > DM_RE_COST_MAX ? lo : lo * 10 + (size_t)(*p - '0');
+	hi = lo;
+	if (*p == ',') {
+		hi = lo + 1;			/* X{m,} is m copies and a star */
+		if (isdigit((unsigned char)p[1]))
+			for (hi = 0, p++; isdigit((unsigned char)*p); p++)
+				hi = hi > DM_RE_COST_MAX ? hi : hi * 10 + (size_t)(*p - '0');
+		else
+			p++;
+	}
+	if (*p != '}')
+		return false;
+	*mult = hi > lo ? hi : lo ? lo : 1;
+	*pp = p + 1;
+	return true;
+}
+
+static size_t dm_sat(size_t a, size_t b, bool mul)
+{
+	if (mul)
+		return b && a > DM_RE_COST_MAX / b ? DM_RE_COST_MAX + 1 : a * b;
+	return a + b > DM_RE_COST_MAX ? DM_RE_COST_MAX + 1 : a + b;
+}
+
+/*
+ * The size of the tree glibc's regcomp builds for a sequence up to ')' or the end: it
+ * copies the operand of every repetition, so nested repetitions multiply, and "((a+)+)+"
+ * 30 deep takes minutes and gigabytes. Sets *stacked for a repetition of a repetition
+ * ("a**"), which RE2 refuses too.
+ */
+static size_t dm_re_cost(const char **pp, unsigned depth, bool *stacked)
+{
+	const char *p = *pp;
+	size_t total = 0;
+
+	while (*p && *p != ')') {
+		size_t atom = 1, mult;
+
+		if (*p == '|') {
+			p++;
+			continue;
+		}
+		if (*p == '(') {
+			p++;
+			if (depth >= DOMAIN_RULE_MAX) {
+				*pp = p + strlen(p);
+				return DM_RE_COST_MAX + 1;
+			}
+			atom = dm_sat(1, dm_re_cost(&p, depth + 1, stacked), false);
+			if (*p == ')')
+				p++;
+		} else if (*p == '[') {
+			const char *e = dm_re_skip_bracket(p);
+
+			p = e ? e : p + strlen(p);
+		} else {
+			p += *p == '\\' && p[1] ? 2 : 1;
+		}
+		for (bool first = true; dm_re_quant(&p, &mult); first = false) {
+			*stacked |= !first;
+			atom = dm_sat(atom, mult, true);
+		}
+		total = dm_sat(total, atom, false);
+	}
+	*pp = p;
+	return total;
+}
+
 /*
  * Finds the longest run of literal characters that every match must contain, so lookups
  * can skip regexec when it is absent. Conservative: anything it does not understand ends
@@ -890,7 +983,8 @@ static size_t dm_re_literal(const char *re, char *best, size_t size)
 /* Compiles a regexp rule; *tr (if not NULL) receives the translated source to free. */
 static int dm_re_compile(const char *src, regex_t *re, char **tr, char *err, size_t errlen)
 {
-	bool backref;
+	bool backref, stacked = false;
+	size_t cost = 0;
 	char *t = dm_re_translate(src, &backref);
 	int rc;
 
@@ -899,6 +993,14 @@ static int dm_re_compile(const char *src, regex_t *re, char **tr, char *err, siz
 	if (backref) {
 		free(t);
 		snprintf(err, errlen, "back-references are not supported");
+		return -EINVAL;
+	}
+	for (const char *p = t; *p; p += *p == ')')	/* a stray ')' is an ordinary byte */
+		cost = dm_sat(cost, dm_re_cost(&p, 0, &stacked), false);
+	if (stacked || cost > DM_RE_COST_MAX) {
+		free(t);
+		snprintf(err, errlen, stacked ? "repetition of a repetition (as in \"a**\")" :
+			 "too complex: its repetitions expand beyond %d nodes", DM_RE_COST_MAX);
 		return -EINVAL;
 	}
 	rc = regcomp(re, t, REG_EXTENDED | REG_NOSUB | REG_ICASE);

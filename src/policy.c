@@ -129,6 +129,11 @@ int policy_route_of_name(const struct policy *p, const char *name, size_t *match
 	return domain_matcher_lookup(p->matcher, name, match_len);
 }
 
+int policy_match_name(const struct policy *p, const char *name, struct domain_match *out)
+{
+	return domain_matcher_match(p->matcher, name, out);
+}
+
 static bool addr_eq(const struct pkt_addr *a, const struct pkt_addr *b)
 {
 	return a->family == b->family &&
@@ -256,4 +261,15 @@ void policy_print_summary(const struct policy *p, FILE *out)
 	fprintf(out, "%zu domain rules in total", policy_rule_count(p));
 	policy_print_kinds(total, out);
 	fprintf(out, "\n");
+}
+
+const char *policy_route_name(const struct policy *p, int route)
+{
+	if (route < 0)
+		return NULL;
+	if (route == DOMAIN_ROUTE_DIRECT)
+		return "direct";
+	if ((size_t)route >= p->conf->n_routes)
+		return "(stale)";
+	return p->conf->routes[route].name;
 }

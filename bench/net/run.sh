@@ -109,6 +109,13 @@ die() {
 }
 
 in_gen() { ip netns exec "$NS_GEN" "$@"; }
+# bounded SECONDS CMD...: CMD in gen, killed if it is still running after SECONDS (every
+# measurement tool runs this way: a hung tool must not hang the benchmark).
+bounded() {
+	local secs=$1
+	shift
+	timeout -s KILL "$secs" ip netns exec "$NS_GEN" "$@"
+}
 in_sink() { ip netns exec "$NS_SINK" "$@"; }
 
 now_ms() {
@@ -227,10 +234,10 @@ ct_stats() {
 
 # pid_cpu PID: utime+stime in clock ticks (0 when there is no such process).
 pid_cpu() {
-	[ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || {
+	if [ -z "${1:-}" ] || [ ! -r "/proc/$1/stat" ]; then
 		echo 0
 		return
-	}
+	fi
 	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
@@ -256,7 +263,7 @@ pin() {
 # Writes parts/CFG.KIND.rROUND.json.
 measure_flood() {
 	local cfg=$1 kind=$2 rate=$3 secs=$4 qpid=$5
-	local c0 c1 q0 q1 t0 t1 p0 p1 s0 s1 g left b gens=()
+	local c0 c1 q0 q1 t0 t1 p0 p1 g left b gens=()
 	pin "$qpid" "$CPU_Q"
 	c0=$(sink_counters)
 	q0=$(queue_line)
@@ -269,7 +276,7 @@ measure_flood() {
 		left=$(awk -v l="$left" -v b="$b" 'BEGIN { print l - b }')
 		in_gen conntrack -F >/dev/null 2>&1
 		sa=$(sys_cpu)
-		g=$(in_gen taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" \
+		g=$(bounded 30 taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" \
 			-n "$N_ROUTED" -p 9 -t "$b" -r "$rate" -b 64 -l 64 -P $((1024 + RANDOM % 4096)))
 		sb=$(sys_cpu)
 		busy=$((busy + ${sb% *} - ${sa% *}))
@@ -352,7 +359,7 @@ measure_latency() {
 	c0=$(sink_counters)
 	rt on "$ECHO_PID" "$READER_PID"
 	# a new source port per probe; a different range each round
-	out=$(rt_cmd ip netns exec "$NS_GEN" "$TMP/bin/probe" -d "$ROUTED" -n "$N_ROUTED" -p 7 -c "$PROBES" \
+	out=$(rt_cmd timeout -s KILL $((${PROBE_SECS%.*} + 30)) ip netns exec "$NS_GEN" "$TMP/bin/probe" -d "$ROUTED" -n "$N_ROUTED" -p 7 -c "$PROBES" \
 		-t "$PROBE_SECS" -P $((20000 + (ROUND % 2) * 20000)))
 	rt off "$ECHO_PID" "$READER_PID"
 	c1=$(sink_counters)
@@ -387,10 +394,12 @@ dnsperf_json() {
 measure_dns() {
 	local name=$1 server=$2 log=$TMP/dnsperf.$1.r$ROUND
 	in_gen conntrack -F >/dev/null 2>&1
-	in_gen dnsperf -s "$server" -d "$TMP/queries.txt" -l "$DNS_SECS" -c 4 -q 100 -t 2 \
+	bounded $((${DNS_SECS%.*} + 30)) dnsperf -s "$server" -d "$TMP/queries.txt" -l "$DNS_SECS" -c 4 -q 100 -t 2 \
 		>"$log.log" 2>&1
 	rt on "$SINK_DNS_PID" "$READER_PID" "$FWD_PID"
-	rt_cmd ip netns exec "$NS_GEN" dnsperf -s "$server" -d "$TMP/queries.txt" -l "$DNS_LAT_SECS" -c 1 -q 10 \
+	# dnsperf itself keeps normal (boosted) priority: its threads are not all sleepers, and
+	# under SCHED_FIFO on one CPU one of them can starve the others for good
+	bounded $((${DNS_LAT_SECS%.*} + 30)) dnsperf -s "$server" -d "$TMP/queries.txt" -l "$DNS_LAT_SECS" -c 1 -q 10 \
 		-Q "$DNS_LAT_QPS" -t 2 >"$log.paced.log" 2>&1
 	rt off "$SINK_DNS_PID" "$READER_PID" "$FWD_PID"
 	jq -n --arg name "$name" --argjson sat "$(dnsperf_json "$log.log")" \
@@ -415,7 +424,7 @@ perf_reader() {
 	qwindow_cmd
 	pin "$pid" "$CPU_Q"
 	in_gen conntrack -F >/dev/null 2>&1
-	in_gen taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" -n "$N_ROUTED" \
+	bounded 30 taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" -n "$N_ROUTED" \
 		-p 9 -t 1.2 -b 64 -l 64 -P 30000 >/dev/null &
 	gpid=$!
 	sleep 0.1
@@ -427,7 +436,7 @@ perf_reader() {
 	q1=$(tail -n 1 "$TMP/qwindow")
 	wait "$gpid" 2>/dev/null
 	in_gen conntrack -F >/dev/null 2>&1
-	in_gen taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" -n "$N_ROUTED" \
+	bounded 30 taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" -n "$N_ROUTED" \
 		-p 9 -t 1.2 -b 64 -l 64 -P 40000 >/dev/null &
 	gpid=$!
 	sleep 0.1
@@ -444,7 +453,7 @@ perf_dns() {
 	local pid=$1 q0 q1 dpid
 	[ "$DO_PERF" = 1 ] && command -v perf >/dev/null || return 0
 	qwindow_cmd
-	in_gen dnsperf -s "$SINK_M" -d "$TMP/queries.txt" -l 2.2 -c 4 -q 100 -t 2 >/dev/null 2>&1 &
+	bounded 30 dnsperf -s "$SINK_M" -d "$TMP/queries.txt" -l 2.2 -c 4 -q 100 -t 2 >/dev/null 2>&1 &
 	dpid=$!
 	sleep 0.2
 	perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom \
@@ -487,15 +496,15 @@ perf_summary() {
 # ---------------------------------------------------------------- preparation
 
 prepare() {
-	local i cc_flags
+	local i
+	local -a cc_flags=(-O2 -g -Wall -Wextra -Wshadow)
 	TMP=$(mktemp -d /tmp/nqbench.XXXXXX) || die "mktemp failed"
 	mkdir -p "$TMP/bin" "$TMP/parts" "$RESULTS" || die "cannot create directories"
-	cc_flags="-O2 -g -Wall -Wextra -Wshadow"
 	for p in flowgen probe udpecho; do
-		${CC:-cc} $cc_flags -o "$TMP/bin/$p" "$SRC/$p.c" || die "building $p failed"
+		${CC:-cc} "${cc_flags[@]}" -o "$TMP/bin/$p" "$SRC/$p.c" || die "building $p failed"
 	done
 	# shellcheck disable=SC2046 # pkg-config output is a list of flags
-	${CC:-cc} $cc_flags -o "$TMP/bin/nfq_min" "$SRC/nfq_min.c" \
+	${CC:-cc} "${cc_flags[@]}" -o "$TMP/bin/nfq_min" "$SRC/nfq_min.c" \
 		$(pkg-config --cflags --libs libmnl libnetfilter_queue) || die "building nfq_min failed"
 
 	# Domain lists: dnsmasq-china-list is dnsmasq syntax (server=/NAME/IP): use it as it is
@@ -510,7 +519,8 @@ prepare() {
 		grep -E '^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$' | sort -u >"$TMP/gfw.list"
 	write_nfq_conf "$china_src" "$TMP/gfw.list" >"$TMP/probe.conf"
 	if "$NFQROUTE" check -c "$TMP/probe.conf" 2>/dev/null |
-		awk '/china/ && /domains loaded/ { exit !($3 > 100000) } END { if (NR == 0) exit 1 }'; then
+		awk '/china/ && /domains loaded/ { for (i = 2; i <= NF; i++) if ($i == "domains") n = $(i - 1) }
+			END { exit !(n > 100000) }'; then
 		CHINA_LIST=$china_src
 		CHINA_FORMAT=dnsmasq
 	else
@@ -810,10 +820,10 @@ run_nfqroute() {
 	[ -n "${QUEUE_PATH:-}" ] ||
 		QUEUE_PATH=$(sed -n 's/.*nftables queue path: //p' "$TMP/nfqroute.r$ROUND.log")
 	# learn: every name once through the snooped path, then check that it took
-	in_gen dnsperf -s "$SINK_M" -d "$TMP/queries.txt" -n 1 -q 50 -t 2 \
+	bounded 60 dnsperf -s "$SINK_M" -d "$TMP/queries.txt" -n 1 -q 50 -t 2 \
 		>"$TMP/learn.r$ROUND.log" 2>&1
 	c0=$(sink_counters)
-	in_gen "$TMP/bin/probe" -d "$ROUTED" -n "$N_ROUTED" -c 200 -t 5 -P 64000 >/dev/null
+	bounded 30 "$TMP/bin/probe" -d "$ROUTED" -n "$N_ROUTED" -c 200 -t 5 -P 64000 >/dev/null
 	c1=$(sink_counters)
 	learned=$(($(echo "$c1" | cut -d' ' -f4) - $(echo "$c0" | cut -d' ' -f4)))
 	say "learning check: $learned of 200 probes to routed addresses took the marked route"

@@ -3,6 +3,7 @@
 #
 # usage: tests/fuzz/run.sh TARGET SECONDS [libFuzzer options...]
 #   TARGET   dns: tests/fuzz/fuzz_dns.c (dns_parse_reply, dns_parse_query, tcpdns)
+#            lists: tests/fuzz/fuzz_lists.c (every domain list format)
 #   SECONDS  how long to fuzz (-max_total_time); 0 only builds and replays the seeds
 #
 # Environment: FUZZ_CC (default clang; needs libFuzzer, Debian: libclang-rt-14-dev),
@@ -27,8 +28,13 @@ dns)
 	seeds="$data/real $data/regress $data/fuzz/c-ares/corpus $data/fuzz/bind9/corpus"
 	benches="$data/responses.u16be-len-prefixed.bin $data/queries.u16be-len-prefixed.bin"
 	;;
+lists)
+	srcs="$top/src/dlist.c $top/src/domain.c"
+	seeds="$top/tests/data/lists $top/tests/data/lists/v2fly"
+	benches=""
+	;;
 *)
-	echo "run.sh: unknown target '$target' (known: dns)" >&2
+	echo "run.sh: unknown target '$target' (known: dns, lists)" >&2
 	exit 2
 	;;
 esac

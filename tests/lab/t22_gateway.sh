@@ -11,6 +11,8 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+FETCH_TIMEOUT=${FETCH_TIMEOUT:-3}	# lab fetches take milliseconds; a failure costs less
+
 lab_up
 lab_add_lan
 lab_echo "$NS_LAN" web-lan "$LAN_ADDR4" "$LAN_ADDR6"

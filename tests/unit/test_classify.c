@@ -242,6 +242,91 @@ static void test_gateway_and_endpoint_excluded(void **state)
 	assert_int_equal(res.mark, 0);
 }
 
+static void test_default_route(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c = (struct conf *)policy_conf(f->p);
+	struct classify_result res;
+	struct pkt_info pi = flow_to("198.51.100.99"), gw = flow_to("10.9.9.1");
+
+	c->default_route = 0;
+	classify_flow(f->p, f->am, &pi, 0, 10, &res);
+	assert_int_equal(res.reason, CLASSIFY_DEFAULT);
+	assert_int_equal(res.route, 0);
+	assert_int_equal(res.mark, 0x100);
+	/* the route's own gateway never takes the route, default or not */
+	classify_flow(f->p, f->am, &gw, 0, 10, &res);
+	assert_int_equal(res.reason, CLASSIFY_EXCLUDED);
+	assert_int_equal(res.mark, 0);
+}
+
+static void test_exception_beats_default(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c = (struct conf *)policy_conf(f->p);
+	struct dns_reply r;
+	struct classify_result res;
+	struct pkt_info pi = flow_to("203.0.113.77");
+
+	c->default_route = 0;
+	reply_init(&r, "www.cn.example.com");
+	reply_add_a(&r, "203.0.113.77", 300, 0);
+	classify_dns_learn(f->p, f->am, &r, 0);
+	classify_flow(f->p, f->am, &pi, 0, 10, &res);
+	assert_int_equal(res.reason, CLASSIFY_EXCEPTION);
+	assert_int_equal(res.mark, 0);
+	assert_true(res.expires_ms > 0);
+}
+
+static void test_dns_query_by_name(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c = (struct conf *)policy_conf(f->p);
+	struct dns_query q = { .qtype = 1 };
+	struct classify_result res;
+
+	strcpy(q.name, "api.github.com");
+	assert_false(classify_dns_query(f->p, &q, 0, &res));	/* dns = no */
+	c->routes[0].dns = true;
+	assert_true(classify_dns_query(f->p, &q, 0x7, &res));
+	assert_int_equal(res.mark, 0x107);
+	assert_int_equal(res.reason, CLASSIFY_DNS_QUERY);
+	strcpy(q.name, "api.ipify.org");
+	assert_false(classify_dns_query(f->p, &q, 0, &res));
+	strcpy(q.name, "x.cn.example.com");			/* exception route */
+	assert_false(classify_dns_query(f->p, &q, 0, &res));
+}
+
+static void test_shared_address(void **state)
+{
+	struct fixture *f = *state;
+	struct conf *c = (struct conf *)policy_conf(f->p);
+	struct dns_reply r;
+	struct classify_result res;
+	struct pkt_info pi = flow_to("203.0.113.88");
+
+	/* last answer wins by default: an exception takes the address over */
+	reply_init(&r, "github.com");
+	reply_add_a(&r, "203.0.113.88", 300, 0);
+	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(&r, "cn.example.com");
+	reply_add_a(&r, "203.0.113.88", 300, 0);
+	classify_dns_learn(f->p, f->am, &r, 1);
+	classify_flow(f->p, f->am, &pi, 0, 10, &res);
+	assert_int_equal(res.reason, CLASSIFY_EXCEPTION);
+	/* prefer-tunnel: the tunnel keeps it */
+	c->shared_address = CONF_SHARED_PREFER_TUNNEL;
+	reply_init(&r, "github.com");
+	reply_add_a(&r, "203.0.113.88", 300, 0);
+	classify_dns_learn(f->p, f->am, &r, 2);
+	reply_init(&r, "cn.example.com");
+	reply_add_a(&r, "203.0.113.88", 300, 0);
+	assert_int_equal(classify_dns_learn(f->p, f->am, &r, 3), 0);
+	classify_flow(f->p, f->am, &pi, 0, 10, &res);
+	assert_int_equal(res.reason, CLASSIFY_LEARNED);
+	assert_int_equal(res.mark, 0x100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +338,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ttl_clamped_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gateway_and_endpoint_excluded, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_default_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exception_beats_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns_query_by_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_address, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

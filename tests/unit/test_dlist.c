@@ -800,6 +800,7 @@ static void test_policy_lists(void **state)
 	struct policy *p;
 	struct addrmap *am;
 	struct classify_result res;
+	struct domain_match dm;
 	struct pkt_info pi;
 	size_t outlen = 0;
 	size_t len;
@@ -827,6 +828,10 @@ static void test_policy_lists(void **state)
 	assert_int_equal(len, 0);
 	assert_int_equal(policy_route_of_name(p, "v6.example", NULL), 0);
 	assert_int_equal(policy_route_of_name(p, "x.g.a.com", NULL), DIRECT);
+	assert_int_equal(policy_match_name(p, "youtube.com", &dm), 0);
+	assert_int_equal(dm.kind, DOMAIN_KEYWORD);
+	assert_int_equal(dm.route, 0);
+	assert_int_equal(policy_match_name(p, "nothing.example", &dm), -ENOENT);
 	assert_int_equal(policy_route_of_name(p, "x.a.com", NULL), 0);
 	/* format = plain: the hosts line is skipped */
 	assert_int_equal(policy_route_of_name(p, "h1.example", NULL), -ENOENT);

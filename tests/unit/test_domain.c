@@ -396,6 +396,29 @@ static void test_regexp_check(void **state)
 	assert_int_equal(domain_regexp_check("(a)\\1", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "back-references are not supported");
 	assert_int_equal(domain_regexp_check("[\\1]", err, sizeof(err)), 0);
+	/* what would make regcomp take minutes or gigabytes */
+	assert_int_equal(domain_regexp_check("a**", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "repetition of a repetition (as in \"a**\")");
+	assert_int_equal(domain_regexp_check("(a{2}){3}{4}", err, sizeof(err)), -EINVAL);
+	for (int depth = 11; depth <= 13; depth++) {	/* 2^12 copies is the limit */
+		char re[64] = "";
+
+		for (int i = 0; i < depth; i++)
+			strcat(re, "(");
+		strcat(re, "a");
+		for (int i = 0; i < depth; i++)
+			strcat(re, "+)");
+		assert_int_equal(domain_regexp_check(re, err, sizeof(err)),
+				 depth < 12 ? 0 : -EINVAL);
+	}
+	assert_string_equal(err, "too complex: its repetitions expand beyond 4096 nodes");
+	assert_int_equal(domain_regexp_check("x{5000}", err, sizeof(err)), -EINVAL);
+	assert_int_equal(domain_regexp_check("(a|b{4000}|c{100})", err, sizeof(err)), -EINVAL);
+	assert_int_equal(domain_regexp_check("^[0-9]{1,3}(\\.[0-9]{1,3}){3}$", err, sizeof(err)),
+			 0);
+	assert_int_equal(domain_regexp_check("a{,3}b{2,}c", err, sizeof(err)), 0);
+	assert_int_equal(domain_regexp_check("a{,3}b{2,}c{1", err, sizeof(err)), -EINVAL);
+	assert_int_equal(domain_regexp_check(")a(", err, sizeof(err)), -EINVAL);
 }
 
 static struct domain_matcher *rules_new(const char *const *rules, const uint16_t *routes)
@@ -629,9 +652,10 @@ static void test_regexp_perl_classes(void **state)
 {
 	static const char *const rules[] = {
 		"regexp:^cdn\\d-x\\.com$", "regexp:^[\\d]+\\.y\\.com$", "regexp:^\\w+\\.z\\.com$",
-		"regexp:^a[\\.]b\\.com$", "regexp:^\\D\\.w\\.com$", NULL,
+		"regexp:^a[\\.]b\\.com$", "regexp:^\\D\\.w\\.com$", "regexp:^l+?z\\.v$",
+		"regexp:^m[0-9]{2,3}?\\.v$", NULL,
 	};
-	static const uint16_t routes[] = { 1, 2, 3, 4, 5 };
+	static const uint16_t routes[] = { 1, 2, 3, 4, 5, 6, 7 };
 	struct domain_matcher *m = rules_new(rules, routes);
 
 	(void)state;
@@ -645,6 +669,11 @@ static void test_regexp_perl_classes(void **state)
 	match_is(m, "a\\b.com", -1, DOMAIN_REGEXP, 0);
 	match_is(m, "q.w.com", 5, DOMAIN_REGEXP, 0);
 	match_is(m, "1.w.com", -1, DOMAIN_REGEXP, 0);
+	/* lazy repetitions are RE2's; for a yes/no match they are the plain ones */
+	match_is(m, "llz.v", 6, DOMAIN_REGEXP, 0);
+	match_is(m, "z.v", -1, DOMAIN_REGEXP, 0);
+	match_is(m, "m123.v", 7, DOMAIN_REGEXP, 0);
+	match_is(m, "m1.v", -1, DOMAIN_REGEXP, 0);
 	domain_matcher_free(m);
 }
 
