@@ -864,7 +864,7 @@ static void test_policy_lists(void **state)
 	classify_flow(p, am, &pi, 0x5, 1, &res);
 	assert_int_equal(res.route, -1);
 	assert_int_equal(res.mark, 0x5);
-	assert_int_equal(res.reason, CLASSIFY_LEARNED);
+	assert_int_equal(res.reason, CLASSIFY_EXCEPTION);
 	assert_string_equal(res.name, "x.g.a.com");
 	addrmap_free(am);
 	policy_free(p);
