@@ -26,6 +26,7 @@ enum plan_op {
 	S_CTDIR_REPLY,		/* ct direction reply */
 	S_CTDIR_ORIGINAL,	/* ct direction original */
 	S_FIB_NOT_LOCAL,	/* fib daddr type != local */
+	S_FIB_LOCAL,		/* fib daddr type local */
 	S_L4_SPORT,		/* meta l4proto == proto && th sport == lo */
 	S_L4_DPORT,		/* meta l4proto == proto && th dport lo-hi */
 	S_SADDR_SET,		/* ip/ip6 saddr @name */

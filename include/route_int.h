@@ -67,9 +67,24 @@ struct route_mgr {
 	size_t n_ents;
 	void (*log_fn)(void *ctx, int prio, const char *msg);
 	void *log_ctx;
+	uint32_t suppress_prio;	/* priority of the installed main-table rule, 0 = none */
 	int kerr;		/* errno of the kernel's answer to the last request */
 	char kmsg[128];		/* its extended-ack message, if any */
 };
+
+/*
+ * Adds or deletes `ip rule lookup main suppress_prefixlength 0 priority prio` for family
+ * index fi: the main table's specific routes (LAN, connected subnets) win over the route
+ * tables, whose only entry is a default route. Returns 0 or -errno (add: -EEXIST is 0).
+ */
+int route_suppress_req(struct route_mgr *rm, int fi, uint32_t prio, bool add);
+
+/*
+ * The priority of the suppress rule configuration c needs, or 0 when it needs none:
+ * gateway mode and inbound interfaces forward marked replies to hosts that only the main
+ * table knows.
+ */
+uint32_t route_suppress_prio(const struct conf *c);
 
 /* The address family (AF_INET, AF_INET6) of family index fi. */
 static inline int route_fam(int fi)

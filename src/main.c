@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "replay.h"
 #include "route.h"
+#include "sysctl.h"
 #include "util.h"
 
 #define DEFAULT_CONF NFQR_CONFDIR "/nfqroute.conf"
@@ -113,6 +114,19 @@ static int load_policy(const char *path, struct policy **p)
 	return 0;
 }
 
+/* Gateway mode routes forwarded traffic: enabling forwarding stays the user's choice. */
+static void check_forwarding(FILE *out)
+{
+	static const char *const knobs[] = { "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding" };
+	char val[16];
+
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		if (sysctl_get(knobs[i], val, sizeof(val)) == 0 && strcmp(val, "1"))
+			fprintf(out, "warning: lan-interfaces is set (gateway mode) but this host does "
+				"not forward IPv%c (%s = %s); LAN traffic will not pass until it "
+				"does\n", i ? '6' : '4', knobs[i], val);
+}
+
 static int cmd_check(const struct opts *o)
 {
 	struct policy *p;
@@ -120,6 +134,8 @@ static int cmd_check(const struct opts *o)
 	if (load_policy(o->conf, &p) < 0)
 		return EXIT_USAGE;
 	policy_print_summary(p, stdout);
+	if (policy_conf(p)->n_lan_ifs)
+		check_forwarding(stdout);
 	policy_free(p);
 	return EXIT_OK;
 }

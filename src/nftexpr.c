@@ -200,7 +200,7 @@ static int add_ct_dir(struct nftnl_rule *r, uint8_t dir)
 	return ret ? ret : add_cmp(r, NFT_CMP_EQ, &dir, sizeof(dir));
 }
 
-static int add_fib_not_local(struct nftnl_rule *r)
+static int add_fib_type(struct nftnl_rule *r, uint32_t op)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("fib");
 	int ret;
@@ -211,7 +211,7 @@ static int add_fib_not_local(struct nftnl_rule *r)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 	}
 	ret = expr_add(r, e);
-	return ret ? ret : add_cmp_u32(r, NFT_CMP_NEQ, RTN_LOCAL);
+	return ret ? ret : add_cmp_u32(r, op, RTN_LOCAL);
 }
 
 /* ip/ip6 saddr|daddr looked up in the named set (a verdict map when vmap) */
@@ -268,7 +268,9 @@ int nftexpr_stmt_add(struct nftnl_rule *r, const struct plan *p, const struct pl
 	case S_CTDIR_ORIGINAL:
 		return add_ct_dir(r, IP_CT_DIR_ORIGINAL);
 	case S_FIB_NOT_LOCAL:
-		return add_fib_not_local(r);
+		return add_fib_type(r, NFT_CMP_NEQ);
+	case S_FIB_LOCAL:
+		return add_fib_type(r, NFT_CMP_EQ);
 	case S_L4_SPORT:
 		return add_l4_port(r, s->proto, 0, s->lo, s->lo);
 	case S_L4_DPORT:

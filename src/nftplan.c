@@ -98,7 +98,7 @@ static size_t count_rules(const struct conf *c)
 	size_t n = 16 + 2 * c->n_lan_ifs;
 
 	for (size_t i = 0; i < c->n_routes; i++)
-		n += 12 + c->routes[i].n_ports;
+		n += 14 + c->routes[i].n_ports;
 	return n;
 }
 
@@ -229,8 +229,15 @@ static void plan_inbound(struct plan_ctx *x)
 		stmt_name(r, S_IIFNAME, rt->inbound_if, 0);
 		stmt(r, S_CTSTATE_NEW, 0);
 		stmt(r, S_SET_CTMARK, rt->mark);
-		/* the connection's own packets keep the main table (a port forward still
-		 * reaches its LAN host); only what answers it takes the route */
+		/* addressed to this host: the mark lets strict rp_filter check the source
+		 * against the route's table (src_valid_mark) */
+		r = plan_rule(x, x->idx[CH_PRE]);
+		stmt_name(r, S_IIFNAME, rt->inbound_if, 0);
+		stmt(r, S_CTDIR_ORIGINAL, 0);
+		stmt(r, S_FIB_LOCAL, 0);
+		stmt(r, S_SET_MARK, rt->mark);
+		/* the connection's own forwarded packets keep the main table (a port forward
+		 * still reaches its LAN host); only what answers it takes the route */
 		r = plan_rule(x, x->idx[CH_PRE]);
 		stmt_name(r, S_IIFNAME, rt->inbound_if, 0);
 		stmt(r, S_CTDIR_ORIGINAL, 0);
@@ -533,6 +540,9 @@ static void stmt_print(const struct plan *p, const struct plan_stmt *s, FILE *ou
 		break;
 	case S_FIB_NOT_LOCAL:
 		fputs("fib daddr type != local", out);
+		break;
+	case S_FIB_LOCAL:
+		fputs("fib daddr type local", out);
 		break;
 	case S_L4_SPORT:
 		fprintf(out, "%s sport %u", l4_name(s->proto), s->lo);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "domain.h"
 #include "policy.h"
@@ -229,6 +230,34 @@ static void policy_route_kinds(const struct conf_route *rt, size_t *kinds)
 	}
 }
 
+/* The kernel-decided selectors of a route, one line when it has any. */
+static void policy_print_selectors(const struct conf_route *rt, FILE *out)
+{
+	if (!rt->inbound_if[0] && !rt->n_sources && !rt->n_ports && !rt->n_networks && !rt->dns)
+		return;
+	if (!rt->inbound_if[0] && !rt->n_sources && !rt->n_ports && !rt->n_networks) {
+		fprintf(out, "  DNS queries for its names take it (dns = yes)\n");
+		return;
+	}
+	fprintf(out, "  selectors:");
+	if (rt->inbound_if[0])
+		fprintf(out, " inbound-interface %s,", rt->inbound_if);
+	if (rt->n_sources)
+		fprintf(out, " %zu source prefix(es),", rt->n_sources);
+	for (size_t i = 0; i < rt->n_ports; i++) {
+		const struct conf_ports *pt = &rt->ports[i];
+
+		fprintf(out, " %s:%u", pt->proto == IPPROTO_TCP ? "tcp" : "udp", pt->lo);
+		if (pt->hi != pt->lo)
+			fprintf(out, "-%u", pt->hi);
+		fputc(',', out);
+	}
+	if (rt->n_networks)
+		fprintf(out, " %zu network(s),", rt->n_networks);
+	fprintf(out, " decided in the kernel%s\n",
+		rt->dns ? "; DNS queries for its names take it too" : "");
+}
+
 void policy_print_summary(const struct policy *p, FILE *out)
 {
 	const struct conf *c = p->conf;
@@ -236,8 +265,17 @@ void policy_print_summary(const struct policy *p, FILE *out)
 
 	fprintf(out, "%s: OK\nqueue %u, mark-mask 0x%x, fail-mode %s\n", c->path, c->queue,
 		c->mark_mask, c->fail_mode == CONF_FAIL_OPEN ? "open" : "closed");
+	fprintf(out, "precedence: inbound-interface, sources, ports, networks (longest prefix), "
+		"domains, then default (%s)\n", c->default_route >= 0 ?
+		c->routes[c->default_route].name : "none: unmatched traffic is left alone");
 	fprintf(out, "matching: full name, then longest suffix, then first keyword, "
 		"then first regexp\n");
+	if (c->n_lan_ifs) {
+		fprintf(out, "gateway mode: new connections from");
+		for (size_t i = 0; i < c->n_lan_ifs; i++)
+			fprintf(out, " %s", c->lan_ifs[i]);
+		fprintf(out, " are classified too\n");
+	}
 	for (size_t i = 0; i < c->n_routes; i++) {
 		const struct conf_route *rt = &c->routes[i];
 		size_t kinds[DOMAIN_KIND_COUNT] = { 0 };
@@ -253,6 +291,7 @@ void policy_print_summary(const struct policy *p, FILE *out)
 				rt->masquerade ? "yes" : "no", rt->n_domains);
 		policy_print_kinds(kinds, out);
 		fprintf(out, "\n");
+		policy_print_selectors(rt, out);
 	}
 	for (size_t i = 0; i < p->n_reports; i++)
 		policy_print_list(p, &p->reports[i], out);

@@ -215,6 +215,27 @@ static void route_track_failed(struct route_mgr *rm, struct route_ent *ents, siz
 	rm->n_ents += n;
 }
 
+/* Keeps the suppress rule in line with the configuration (none, or at prio). */
+static void route_suppress_sync(struct route_mgr *rm, uint32_t prio)
+{
+	int fi;
+
+	if (rm->suppress_prio == prio)
+		return;
+	for (fi = 0; fi < ROUTE_NFAM && rm->suppress_prio; fi++)
+		route_suppress_req(rm, fi, rm->suppress_prio, false);
+	rm->suppress_prio = 0;
+	for (fi = 0; fi < ROUTE_NFAM && prio; fi++) {
+		int rc = route_suppress_req(rm, fi, prio, true);
+
+		if (rc < 0 && !(fi == ROUTE_V6 && rc == -EAFNOSUPPORT))
+			route_log(rm, LOG_WARNING, "ip%s rule add lookup main suppress_prefixlength 0 "
+				  "priority %" PRIu32 ": %s", fi == ROUTE_V6 ? " -6" : "", prio,
+				  strerror(-rc));
+	}
+	rm->suppress_prio = prio;
+}
+
 int route_mgr_apply(struct route_mgr *rm, const struct conf *c, char *err, size_t errlen)
 {
 	struct route_ent *ents, *all;
@@ -251,6 +272,7 @@ int route_mgr_apply(struct route_mgr *rm, const struct conf *c, char *err, size_
 	free(rm->ents);
 	rm->ents = ents;
 	rm->n_ents = n;
+	route_suppress_sync(rm, route_suppress_prio(c));
 	return 0;
 }
 
@@ -276,6 +298,7 @@ int route_mgr_remove(struct route_mgr *rm, bool keep_blackholes)
 	free(rm->ents);
 	rm->ents = NULL;
 	rm->n_ents = 0;
+	route_suppress_sync(rm, 0);
 	return first;
 }
 
@@ -297,6 +320,8 @@ int route_mgr_remove_conf(struct route_mgr *rm, const struct conf *c)
 			first = rc;
 	}
 	free(ents);
+	rm->suppress_prio = route_suppress_prio(c);
+	route_suppress_sync(rm, 0);
 	return first;
 }
 

@@ -176,6 +176,34 @@ static int route_rule_req(struct route_mgr *rm, const struct route_ent *e, int f
 	return add && rc == -EEXIST ? 0 : rc;
 }
 
+int route_suppress_req(struct route_mgr *rm, int fi, uint32_t prio, bool add)
+{
+	struct rtnl_rule *rule = rtnl_rule_alloc();
+	struct nl_msg *msg = NULL;
+	int rc;
+
+	if (!rule)
+		return -ENOMEM;
+	rtnl_rule_set_family(rule, route_fam(fi));
+	rtnl_rule_set_prio(rule, prio);
+	rtnl_rule_set_table(rule, RT_TABLE_MAIN);
+	rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
+	rc = add ? rtnl_rule_build_add_request(rule, NLM_F_CREATE | NLM_F_EXCL, &msg) :
+		   rtnl_rule_build_delete_request(rule, 0, &msg);
+	/* libnl has no setter for it: the attribute goes on the built message */
+	if (rc >= 0)
+		rc = nla_put_u32(msg, FRA_SUPPRESS_PREFIXLEN, 0);
+	if (rc >= 0) {
+		route_req_begin(rm);
+		rc = nl_send_sync(rm->sk, msg);	/* frees msg */
+		msg = NULL;
+	}
+	nlmsg_free(msg);
+	rtnl_rule_put(rule);
+	rc = route_nlerr(rm, rc);
+	return add && rc == -EEXIST ? 0 : rc;
+}
+
 /*
  * Builds the blackhole (ifindex 0) or the dev route of e. Deletion leaves the protocol
  * open so an identical route typed in by hand from the plan goes too.

@@ -152,8 +152,21 @@ void route_obj_fmt(const struct route_ent *e, int fi, enum route_obj obj, const 
 	}
 }
 
+uint32_t route_suppress_prio(const struct conf *c)
+{
+	bool need = c->n_lan_ifs > 0;
+	bool marks = false;
+
+	for (size_t i = 0; i < c->n_routes; i++) {
+		need |= c->routes[i].inbound_if[0] != '\0';
+		marks |= c->routes[i].table != CONF_TABLE_MAIN;
+	}
+	return need && marks && c->rule_priority > 1 ? c->rule_priority - 1 : 0;
+}
+
 void route_plan_print(const struct conf *c, FILE *out)
 {
+	uint32_t sprio = route_suppress_prio(c);
 	char cmd[ROUTE_CMD_MAX], err[CONF_ERR_MAX];
 	struct route_ent e;
 	size_t i;
@@ -184,5 +197,11 @@ void route_plan_print(const struct conf *c, FILE *out)
 				fprintf(out, "%s\n", cmd);
 			}
 		}
+	}
+	if (sprio) {
+		fprintf(out, "# forwarded replies: main-table routes other than the default win\n");
+		for (fi = 0; fi < ROUTE_NFAM; fi++)
+			fprintf(out, "ip%s rule add lookup main suppress_prefixlength 0 priority %"
+				PRIu32 "\n", fi == ROUTE_V6 ? " -6" : "", sprio);
 	}
 }
