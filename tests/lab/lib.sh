@@ -1043,3 +1043,73 @@ lab_counter() {
 	in_host nft list chain inet "$1" "$2" 2>/dev/null |
 		sed -n "s/.*counter packets \([0-9]*\) bytes .*comment \"$3\".*/\1/p" | head -n 1
 }
+
+# ---------------------------------------------------------------- resolvers, timing (t3N)
+
+# lab_dns_conf [EDIT...]: the lab's dnsmasq configuration (lab_dnsmasq_conf), edited:
+# KEY=VALUE replaces every line of KEY (appended when there is none), +LINE appends LINE
+# (for repeatable keys: address=, addn-hosts=, synth-domain=), -KEY drops KEY's lines.
+lab_dns_conf() {
+	local conf e key
+	conf=$(lab_dnsmasq_conf)
+	for e in "$@"; do
+		case $e in
+		+*) conf+=$'\n'"${e#+}" ;;
+		-*) conf=$(grep -v -E "^${e#-}(=|\$)" <<<"$conf") ;;
+		*=*)
+			key=${e%%=*}
+			if grep -q -E "^$key(=|\$)" <<<"$conf"; then
+				conf=$(awk -v k="^$key(=|\$)" -v l="$e" \
+					'$0 ~ k { if (!d) print l; d = 1; next } { print }' <<<"$conf")
+			else
+				conf+=$'\n'"$e"
+			fi
+			;;
+		*) conf+=$'\n'"$e" ;;
+		esac
+	done
+	printf '%s\n' "$conf"
+}
+
+# lab_dns_start NS TAG [EDIT...]: a dnsmasq in NS configured by lab_dns_conf EDIT...,
+# its files $LAB_TMP/TAG.{conf,log,pid,out}; returns once it answers github.com on its
+# first listen-address. Its pid is in $SPAWNED (lab_down stops it).
+lab_dns_start() {
+	local ns=$1 tag=$2 addr pid
+	shift 2
+	lab_dns_conf "log-facility=$LAB_TMP/$tag.log" "pid-file=$LAB_TMP/$tag.pid" "$@" \
+		>"$LAB_TMP/$tag.conf"
+	addr=$(sed -n 's/^listen-address=//p' "$LAB_TMP/$tag.conf" | head -n 1)
+	spawn "$ns" "$LAB_TMP/$tag.out" dnsmasq --keep-in-foreground \
+		--conf-file="$LAB_TMP/$tag.conf"
+	pid=$SPAWNED
+	wait_for 5 eval "[ -n \"\$(ip netns exec $ns dig +short +time=1 +tries=1 @$addr \
+		github.com A)\" ]" ||
+		die "dnsmasq $tag in $ns does not answer: $(cat "$LAB_TMP/$tag.out" "$LAB_TMP/$tag.log")"
+	SPAWNED=$pid
+}
+
+# lab_dns_restart [EDIT...]: restarts the lab's resolver (isp, 10.99.1.1) with
+# lab_dns_conf EDIT..., keeping its files ($LAB_TMP/dnsmasq.{conf,log,pid}). Its pid is in
+# $LAB_DNS_PID (SIGHUP makes dnsmasq re-read addn-hosts files).
+LAB_DNS_PID=
+lab_dns_restart() {
+	local old
+	old=$(cat "$LAB_TMP/dnsmasq.pid" 2>/dev/null)
+	[ -n "$old" ] && stop_pid "$old"
+	lab_dns_start "$NS_ISP" dnsmasq "$@"
+	LAB_DNS_PID=$SPAWNED
+}
+
+# lab_sleep_until T0_MS OFFSET_MS: sleeps until OFFSET_MS after T0_MS (a now_ms value);
+# returns at once when that is past.
+lab_sleep_until() {
+	local left=$(($1 + $2 - $(now_ms)))
+	[ "$left" -gt 0 ] && sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+	return 0
+}
+
+# nfq_status_kb FIELD: a field of nfqroute's /proc/PID/status in kB (VmRSS, VmHWM, ...).
+nfq_status_kb() {
+	[ -n "$NFQ_PID" ] && awk -v f="$1:" '$1 == f { print $2 }' "/proc/$NFQ_PID/status" 2>/dev/null
+}
