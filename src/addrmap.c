@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 
 #include "addrmap.h"
+#include "util.h"
 
 #define AM_NAME_MAX 253
 #define AM_UNIT 8
@@ -101,16 +102,6 @@ struct addrmap {
 	struct am_index nidx;	/* names -> block numbers */
 	uint32_t max_names, n_names;
 };
-
-static inline uint64_t am_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 /* ---- index helpers ---- */
 
@@ -183,7 +174,7 @@ static inline uint64_t am_addr_hash(const struct addrmap *m, const uint32_t a[4]
 {
 	uint64_t lo = (uint64_t)a[1] << 32 | a[0], hi = (uint64_t)a[3] << 32 | a[2];
 
-	return am_mix(am_mix(lo ^ m->seed) ^ hi ^ ((uint64_t)family << 56));
+	return util_mix64(util_mix64(lo ^ m->seed) ^ hi ^ ((uint64_t)family << 56));
 }
 
 static inline bool am_entry_is(const struct am_entry *e, const struct am_key *k)
@@ -250,7 +241,7 @@ static uint64_t am_name_hash(const struct addrmap *m, const char *s, size_t len)
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 0x9e3779b97f4a7c15ULL;
-	return am_mix(h);
+	return util_mix64(h);
 }
 
 static void am_nidx_del(struct addrmap *m, uint32_t id)
@@ -600,7 +591,7 @@ struct addrmap *addrmap_new_sized(size_t max_entries, size_t max_names, size_t n
 		return NULL;
 	}
 	if (getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) != sizeof(m->seed))
-		m->seed = am_mix((uintptr_t)m ^ 0x5bd1e9955bd1e995ULL);
+		m->seed = util_mix64((uintptr_t)m ^ 0x5bd1e9955bd1e995ULL);
 	am_reset(m);
 	return m;
 }

@@ -178,11 +178,16 @@ int conf_key_fail_mode(struct conf_parser *p, const struct conf_key *k, char *va
 	return 0;
 }
 
+/* The kernel's dev_valid_name(): what it refuses would only fail later, at runtime. */
+static bool conf_ifname_ok(const char *val)
+{
+	return strlen(val) < IF_NAMESIZE && !strpbrk(val, "/: \t") && strcmp(val, ".") &&
+	       strcmp(val, "..");
+}
+
 int conf_key_ifname(struct conf_parser *p, const struct conf_key *k, char *val)
 {
-	/* The kernel's dev_valid_name(): what it refuses would only fail later, at runtime. */
-	if (strlen(val) >= IF_NAMESIZE || strpbrk(val, "/: \t") || !strcmp(val, ".") ||
-	    !strcmp(val, ".."))
+	if (!conf_ifname_ok(val))
 		return conf_err(p, p->line, "%s %s is not a valid interface name "
 				"(at most %d characters, no '/', ':' or spaces)",
 				k->name, val, IF_NAMESIZE - 1);
@@ -593,12 +598,6 @@ int conf_key_ports(struct conf_parser *p, const struct conf_key *k, char *val)
 		r->ports[r->n_ports++] = pt;
 	}
 	return 0;
-}
-
-static bool conf_ifname_ok(const char *val)
-{
-	return strlen(val) < IF_NAMESIZE && !strpbrk(val, "/: \t") && strcmp(val, ".") &&
-	       strcmp(val, "..");
 }
 
 int conf_key_inbound(struct conf_parser *p, const struct conf_key *k, char *val)

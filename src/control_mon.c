@@ -54,7 +54,8 @@ bool control_monitoring(const struct control *c)
 	return c && c->n_monitors > 0;
 }
 
-static void monitor_queue(struct control *c, struct control_client *cl, const char *line, size_t len)
+static void monitor_queue(struct control *c, struct control_client *cl, const char *line,
+			  size_t len)
 {
 	struct control_buf *b = &cl->out;
 	bool was_empty = control_buf_pending(b) == 0;
@@ -87,7 +88,8 @@ static int publish_format(struct control *c, enum control_fmt f, const struct fl
 	if (c->line_len[f] == -EAGAIN)
 		c->line_len[f] = f == CONTROL_FMT_JSON ?
 			flowlog_format_json(ev, c->line[f], sizeof(c->line[f])) :
-			flowlog_format_text(ev, f == CONTROL_FMT_NUMERIC, c->line[f], sizeof(c->line[f]));
+			flowlog_format_text(ev, f == CONTROL_FMT_NUMERIC, c->line[f],
+					    sizeof(c->line[f]));
 	return c->line_len[f];
 }
 

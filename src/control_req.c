@@ -164,7 +164,8 @@ void control_client_request(struct control *c, struct control_client *cl, char *
 
 	for (w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
 		if (argc == WORDS_MAX) {
-			control_client_line(c, cl, ".error: too many words (at most %d)", WORDS_MAX);
+			control_client_line(c, cl, ".error: too many words (at most %d)",
+					    WORDS_MAX);
 			return;
 		}
 		argv[argc++] = w;
@@ -174,8 +175,8 @@ void control_client_request(struct control *c, struct control_client *cl, char *
 	c->st.requests++;
 	if (cl->access == CONTROL_DENY) {
 		c->st.refused++;
-		control_client_line(c, cl, ".error: permission denied: uid %u is neither root nor in "
-				"the control group", (unsigned)cl->uid);
+		control_client_line(c, cl, ".error: permission denied: uid %u is neither root "
+				    "nor in the control group", (unsigned)cl->uid);
 		cl->closing = true;
 		log_info("control: refused uid %u pid %d", (unsigned)cl->uid, (int)cl->pid);
 		return;
@@ -185,7 +186,8 @@ void control_client_request(struct control *c, struct control_client *cl, char *
 			continue;
 		if (cl->access < requests[i].needs) {
 			c->st.refused++;
-			control_client_line(c, cl, ".error: permission denied: %s needs root", argv[0]);
+			control_client_line(c, cl, ".error: permission denied: %s needs root",
+					    argv[0]);
 			return;
 		}
 		requests[i].fn(c, cl, argc, argv);

@@ -43,6 +43,7 @@
 #include <sys/random.h>
 
 #include "domain.h"
+#include "util.h"
 
 #define DOMAIN_MAX 253		/* presentation length without trailing dot */
 #define LABEL_MAX 63
@@ -140,17 +141,6 @@ struct domain_matcher {
 
 /* ---- hashing and the table ---- */
 
-/* murmur3's fmix64 finalizer: the multiply-xor steps alone mix high bits poorly. */
-static inline uint64_t dm_fmix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static inline uint64_t dm_load64(const unsigned char *p)
 {
 	uint64_t v;
@@ -222,7 +212,7 @@ static size_t dm_suffix_keys(const struct domain_matcher *m, const char *name, s
 		}
 		a = (a ^ la) * H_MUL_C;
 		b = (b ^ lb) * H_MUL_D;
-		keys[ns].home = (uint32_t)(dm_fmix(a) >> 32);
+		keys[ns].home = (uint32_t)(util_mix64(a) >> 32);
 		keys[ns].tag = (b >> 24) << 1;
 		keys[ns++].len = (uint8_t)(w - start);
 		*whole = !k;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "refresh.h"
+#include "util.h"
 
 #define RF_NAME_MAX 253
 #define RF_NONE UINT32_MAX
@@ -41,21 +42,11 @@ struct refresh {
 
 /* ---- helpers ---- */
 
-static uint64_t rf_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* splitmix64: deterministic for a seed, good enough for jitter. */
 static uint64_t rf_rand(struct refresh *r)
 {
 	r->rng += 0x9e3779b97f4a7c15ULL;
-	return rf_mix(r->rng);
+	return util_mix64(r->rng);
 }
 
 static uint64_t rf_hash(const struct refresh *r, const char *s, size_t len)
@@ -64,7 +55,7 @@ static uint64_t rf_hash(const struct refresh *r, const char *s, size_t len)
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 0x9e3779b97f4a7c15ULL;
-	return rf_mix(h);
+	return util_mix64(h);
 }
 
 /* now + 80..90 % of span, but not before now + REFRESH_MIN_MS. */
@@ -311,7 +302,7 @@ struct refresh *refresh_new(const struct refresh_conf *c)
 	r->free_head = r->lru_head = r->lru_tail = RF_NONE;
 	r->window_ms = c->window_ms;
 	r->pin_spread_ms = c->pin_spread_ms;
-	r->seed = rf_mix(c->seed ^ 0x6a09e667f3bcc909ULL);
+	r->seed = util_mix64(c->seed ^ 0x6a09e667f3bcc909ULL);
 	r->rng = c->seed;
 	return r;
 }
