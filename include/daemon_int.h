@@ -8,6 +8,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "addrmap.h"
@@ -23,6 +24,7 @@ struct route_mgr;
 struct daemon_fresh;
 
 #define DAEMON_ERRLEN CONF_ERR_MAX
+#define DAEMON_ROUTE_SLOTS 256		/* routes with a connection counter of their own */
 
 struct daemon_stats {
 	uint64_t dns_replies, dns_learned, dns_bad, flows, flows_routed, pkt_bad;
@@ -46,7 +48,18 @@ struct daemon {
 	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */
 	struct tcpdns *tcpdns;		/* DNS-over-TCP reply reassembly */
 	bool dns_by_name;		/* some route has dns = yes: parse queries */
+	/* connections decided per route index since start (daemon_route_count), and the
+	 * route names those indexes had, so counts follow a route across reloads */
+	uint64_t route_flows[DAEMON_ROUTE_SLOTS];
+	char route_flows_of[DAEMON_ROUTE_SLOTS][CONF_NAME_MAX];
 };
+
+/* Counts a decided connection for route (an index; others are ignored). Per packet. */
+static inline void daemon_route_count(struct daemon *d, int route)
+{
+	if (route >= 0 && route < DAEMON_ROUTE_SLOTS)
+		d->route_flows[route]++;
+}
 
 /*
  * Queue callback: receives a batch of packets, decides each (DNS replies are learned
@@ -59,6 +72,16 @@ void daemon_pkt_on_queue(void *ctx, int fd, uint32_t events);
  * -errno with a message in err.
  */
 int daemon_ctl_start(struct daemon *d, const struct conf *c, char *err, size_t errlen);
+
+/*
+ * After a reload: moves the per-route connection counters to the new index of the route
+ * with the same name (counters of routes that are gone are dropped). Cheap when nothing
+ * changed; `status` calls it too, so a SIGHUP reload is caught up before counts are shown.
+ */
+void daemon_flows_sync(struct daemon *d);
+
+/* Writes the `status` reply: text, or one JSON document when json (daemon_status.c). */
+void daemon_status(struct daemon *d, bool json, FILE *out);
 
 /*
  * Reloads the configuration file: parsed and loaded completely first; on any error the
@@ -76,6 +99,9 @@ int daemon_fresh_start(struct daemon *d, bool wait, char *err, size_t errlen);
 
 /* Stops re-resolution (pending lookups are cancelled); accepts a daemon without it. */
 void daemon_fresh_stop(struct daemon *d);
+
+/* Re-resolution lookups finished since start, and of those the failed ones (0 when off). */
+void daemon_fresh_stats(const struct daemon *d, uint64_t *lookups, uint64_t *failures);
 
 /* After a reload: pins the new configuration's exact names, forgets nothing else. */
 void daemon_fresh_reload(struct daemon *d);

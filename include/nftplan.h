@@ -90,6 +90,14 @@ struct plan {
  */
 int nftplan_build(const struct conf *c, struct plan *p, char *err, size_t errlen);
 
+/*
+ * The table that stays after a stop for routes with keep-blackhole = yes: only the
+ * rules that give packets of open connections their route mark back, so they keep
+ * hitting the route's table (its blackhole while nothing runs) instead of leaving in clear.
+ * The plan has no chain when no route keeps its blackhole. Returns 0 or -ENOMEM.
+ */
+int nftplan_build_kept(const struct conf *c, struct plan *p, char *err, size_t errlen);
+
 /* Frees what nftplan_build allocated. */
 void nftplan_free(struct plan *p);
 

@@ -34,6 +34,12 @@ int nftrules_batch_build(const struct conf *c, enum nftrules_queue_path path, ui
 int nftrules_install(const struct conf *c, enum nftrules_queue_path *used, char *err,
 		     size_t errlen);
 
+/*
+ * On stop: replaces the table with what routes with keep-blackhole = yes keep (see
+ * nftplan_build_kept), or deletes it when none does. Returns 0 or -errno.
+ */
+int nftrules_install_kept(const struct conf *c, char *err, size_t errlen);
+
 /* Deletes the `inet nfqroute` table. A missing table is not an error. Returns 0 or -errno. */
 int nftrules_remove(char *err, size_t errlen);
 

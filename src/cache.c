@@ -261,7 +261,9 @@ int cache_save_at(const char *path, const struct addrmap *m, uint64_t now_mono_m
 		goto out;
 	}
 	memset(s.route_id, 0xff, 65536 * sizeof(*s.route_id));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a fresh file of our own: never through a symlink, FIFO or file left at tmp */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	s.f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!s.f) {
 		ret = -errno;
@@ -483,7 +485,8 @@ static int read_file(const char *path, unsigned char **out, size_t *size, char *
 {
 	struct stat st;
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+	/* O_NONBLOCK: a FIFO at the path must not hang start-up (it is refused below) */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ret;
 
 	if (fd < 0) {
 		ret = -errno;

@@ -133,7 +133,9 @@ static void req_help(struct control *c, struct control_client *cl, int argc, cha
 		"why ADDRESS|NAME                    what decided, or would decide\n"
 		"monitor [json] [numeric] [FILTER]   stream decisions (host, net, port, domain,\n"
 		"                                    route, proto; and, or, not, parentheses)\n"
-		"reload [--reroute]                  re-read the configuration (root)\n"
+		"reload [--reroute]                  re-read the configuration; --reroute also\n"
+		"                                    moves open connections whose route changed\n"
+		"                                    (root)\n"
 		"flush                               forget learned addresses (root)\n";
 
 	(void)argc;

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +181,12 @@ refuse:
 
 /* ---- control socket handlers ---- */
 
+static void daemon_chown(const char *path, uid_t uid, gid_t gid)
+{
+	if (geteuid() == 0 && chown(path, uid, gid) < 0 && errno != ENOENT)
+		log_warn("chown %s: %s", path, strerror(errno));
+}
+
 /* Last step of start-up: everything that needs more than CAP_NET_ADMIN is done. */
 static int daemon_drop_privileges(const struct conf *c, char *err, size_t errlen)
 {
@@ -188,9 +196,15 @@ static int daemon_drop_privileges(const struct conf *c, char *err, size_t errlen
 	if (c->user && *c->user) {
 		if (privdrop_user_ids(c->user, &uid, &gid, err, errlen) < 0)
 			return -EINVAL;
-		/* so that the daemon can still remove its files on stop */
-		if (geteuid() == 0 && chown(DAEMON_RUNDIR, uid, gid) < 0 && errno != ENOENT)
-			log_warn("chown %s: %s", DAEMON_RUNDIR, strerror(errno));
+		/* so that the daemon can still remove its files on stop and save its cache */
+		daemon_chown(DAEMON_RUNDIR, uid, gid);
+		if (c->cache && *c->cache) {
+			char dir[PATH_MAX];
+
+			util_strlcpy(dir, c->cache, sizeof(dir));
+			mkdir(dirname(dir), 0750);
+			daemon_chown(dir, uid, gid);
+		}
 		return privdrop_to_user(c->user, err, errlen);
 	}
 	return geteuid() == 0 ? privdrop_caps_only(err, errlen) : 0;
@@ -286,7 +300,9 @@ static void daemon_stop(struct daemon *d)
 
 	control_free(d->ctl);
 	d->ctl = NULL;
-	if (d->q && nftrules_remove(err, sizeof(err)) < 0)
+	/* keep-blackhole routes keep their restore rules: open connections stay in their
+	 * route (blackholed) instead of leaving in clear until the next start */
+	if (d->q && nftrules_install_kept(policy_conf(d->policy), err, sizeof(err)) < 0)
 		log_err("%s", err);
 	queue_free(d->q);
 	d->q = NULL;

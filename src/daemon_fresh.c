@@ -28,6 +28,7 @@
 
 #define REFRESH_TIMER 3
 #define CACHE_TIMER 4
+#define STARTUP_TIMER 5
 #define INFLIGHT_MAX 256		/* lookups in flight at once */
 #define STARTUP_WAIT_MS 3000		/* longest start-up wait for exact names */
 
@@ -46,6 +47,14 @@ static uint32_t route_lookup_mark(const struct daemon *d, int route)
 	if (route < 0 || (size_t)route >= c->n_routes || c->routes[route].table == CONF_TABLE_MAIN)
 		return 0;
 	return c->routes[route].mark;
+}
+
+/* The TTL a refresh is scheduled from: the one the addresses were stored with. */
+static uint32_t fresh_ttl(const struct conf *c, uint32_t ttl)
+{
+	if (ttl < c->min_ttl)
+		return c->min_ttl;
+	return ttl > c->max_ttl ? c->max_ttl : ttl;
 }
 
 static void on_refresh_timer(void *ctx);
@@ -80,8 +89,7 @@ static void fresh_learn(struct daemon *d, const char *name, const struct resolve
 		ttl = a[i].ttl < ttl ? a[i].ttl : ttl;
 	}
 	classify_dns_learn(d->policy, d->am, r, now);
-	refresh_learned(d->fresh->rf, name, ttl < policy_conf(d->policy)->min_ttl ?
-			policy_conf(d->policy)->min_ttl : ttl, now);
+	refresh_learned(d->fresh->rf, name, fresh_ttl(policy_conf(d->policy), ttl), now);
 }
 
 static void on_resolved(void *ctx, const char *name, int status,
@@ -165,6 +173,11 @@ static int fresh_resolvers(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+static void on_startup_deadline(void *ctx)
+{
+	(void)ctx;	/* only wakes the start-up wait up */
+}
+
 int daemon_fresh_start(struct daemon *d, bool wait, char *err, size_t errlen)
 {
 	const struct conf *c = policy_conf(d->policy);
@@ -194,9 +207,12 @@ int daemon_fresh_start(struct daemon *d, bool wait, char *err, size_t errlen)
 		return ret;
 	fresh_pin_exact(d, util_now_ms());
 	on_refresh_timer(d);
+	/* a timer at the deadline bounds each wait, whatever c-ares' own timers say */
 	deadline = util_now_ms() + STARTUP_WAIT_MS;
+	loop_timer_set(d->loop, STARTUP_TIMER, deadline, on_startup_deadline, d);
 	while (wait && f->inflight > 0 && util_now_ms() < deadline)
 		loop_run_once(d->loop, NULL);
+	loop_timer_clear(d->loop, STARTUP_TIMER);
 	if (refresh_pinned_count(f->rf))
 		log_info("resolved %zu configured name(s) at start-up%s", refresh_pinned_count(f->rf),
 			 f->inflight ? " (some still pending)" : "");
@@ -246,8 +262,7 @@ void daemon_fresh_learned(struct daemon *d, const struct dns_reply *reply, uint6
 		return;
 	for (size_t i = 0; i < reply->n_addrs; i++)
 		ttl = reply->addrs[i].ttl < ttl ? reply->addrs[i].ttl : ttl;
-	if (ttl < c->min_ttl)
-		ttl = c->min_ttl;
+	ttl = fresh_ttl(c, ttl);
 	for (size_t i = 0; i < reply->n_names; i++)
 		refresh_learned(d->fresh->rf, reply->names[i], ttl, now_ms);
 }
@@ -346,4 +361,10 @@ void daemon_cache_start(struct daemon *d)
 		loop_timer_set(d->loop, CACHE_TIMER, util_now_ms() +
 			       (uint64_t)policy_conf(d->policy)->cache_interval * 1000u,
 			       on_cache_timer, d);
+}
+
+void daemon_fresh_stats(const struct daemon *d, uint64_t *lookups, uint64_t *failures)
+{
+	*lookups = d->fresh ? d->fresh->lookups : 0;
+	*failures = d->fresh ? d->fresh->failures : 0;
 }

@@ -203,6 +203,7 @@ static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
 	}
 	if (res.route >= 0)
 		d->st.flows_routed++;
+	daemon_route_count(d, res.route);
 	if (log_enabled(LOG_DEBUG))
 		daemon_log_flow(d, &pi, &res);
 	if (daemon_wants_events(d))

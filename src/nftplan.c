@@ -44,6 +44,7 @@ struct plan_ctx {
 	size_t idx[CH_BASE];	/* base chain -> index in p->chains, or SIZE_MAX */
 	size_t select;		/* the select chain, or SIZE_MAX */
 	bool lan, learns, queues;
+	bool kept;		/* only what stays after stop: see nftplan_build_kept */
 };
 
 static bool route_marks(const struct conf_route *rt)
@@ -205,9 +206,10 @@ static void plan_restore(struct plan_ctx *x, size_t chain)
 	const struct conf *c = x->p->conf;
 
 	for (size_t i = 0; i < c->n_routes; i++) {
+		const struct conf_route *rt = &c->routes[i];
 		struct plan_rule *r;
 
-		if (!route_marks(&c->routes[i]))
+		if (!route_marks(rt) || (x->kept && !(rt->keep_blackhole && rt->fail_closed)))
 			continue;
 		r = plan_rule(x, chain);
 		stmt(r, S_CTMARK_EQ, c->routes[i].mark);
@@ -473,6 +475,34 @@ int nftplan_build(const struct conf *c, struct plan *p, char *err, size_t errlen
 	plan_route_chains(&x);
 	if (x.select != SIZE_MAX)
 		plan_select_rules(&x);
+	return 0;
+}
+
+int nftplan_build_kept(const struct conf *c, struct plan *p, char *err, size_t errlen)
+{
+	struct plan_ctx x = { .p = p, .kept = true };
+	bool any = false;
+
+	memset(p, 0, sizeof(*p));
+	p->conf = c;
+	p->mask = c->mark_mask;
+	for (size_t i = 0; i < c->n_routes; i++)
+		any |= route_marks(&c->routes[i]) && c->routes[i].keep_blackhole &&
+		       c->routes[i].fail_closed;
+	if (!any)
+		return 0;
+	p->cap_rules = count_rules(c);
+	p->rules = calloc(p->cap_rules, sizeof(*p->rules));
+	p->chains = calloc(CH_BASE, sizeof(*p->chains));
+	if (!p->rules || !p->chains) {
+		nftplan_free(p);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	x.idx[CH_PRE] = plan_chain_add(p, &base_chains[CH_PRE]);
+	x.idx[CH_OUT] = plan_chain_add(p, &base_chains[CH_OUT]);
+	plan_restore(&x, x.idx[CH_PRE]);
+	plan_restore(&x, x.idx[CH_OUT]);
 	return 0;
 }
 

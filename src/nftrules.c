@@ -407,6 +407,25 @@ int nftrules_install(const struct conf *c, enum nftrules_queue_path *used, char 
 	return ret;
 }
 
+int nftrules_install_kept(const struct conf *c, char *err, size_t errlen)
+{
+	struct plan p;
+	int ret = nftplan_build_kept(c, &p, err, errlen);
+
+	if (ret)
+		return ret;
+	if (p.n_chains == 0) {
+		nftplan_free(&p);
+		return nftrules_remove(err, errlen);
+	}
+	ret = install_path(&p, NFTRULES_QUEUE_NATIVE);	/* no queue in it: any path */
+	if (ret)
+		snprintf(err, errlen, "keeping the restore rules of table inet %s: %s",
+			 NFTRULES_TABLE, strerror(-ret));
+	nftplan_free(&p);
+	return ret;
+}
+
 int nftrules_remove(char *err, size_t errlen)
 {
 	char buf[16384];

@@ -1098,6 +1098,7 @@ lab_dns_restart() {
 	old=$(cat "$LAB_TMP/dnsmasq.pid" 2>/dev/null)
 	[ -n "$old" ] && stop_pid "$old"
 	lab_dns_start "$NS_ISP" dnsmasq "$@"
+	# shellcheck disable=SC2034 # for the tests (SIGHUP)
 	LAB_DNS_PID=$SPAWNED
 }
 

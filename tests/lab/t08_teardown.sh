@@ -1,20 +1,30 @@
 #!/bin/bash
 # Stopping nfqroute restores host exactly: nft ruleset, ip rules (v4, v6), routes in all
-# tables, sysctls. With keep-blackhole = yes exactly the ip rules and blackhole routes
-# stay behind, and `nfqroute down -c CONF` removes them.
+# tables, sysctls. With keep-blackhole = yes exactly the ip rules, blackhole routes and the
+# rules that restore the route mark of open connections stay behind (so those connections
+# stay blackholed, never leak, until the next start), and `nfqroute down -c CONF` removes
+# them.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # check_only_kept BEFORE AFTER: exactly one fwmark rule and one blackhole per family added.
 check_only_kept() {
 	local b=$1 a=$2 p added removed want
-	for p in nft sysctl; do
-		if snapshot_diff_part "$b" "$a" "$p"; then
-			ok "$p unchanged"
-		else
-			fail "$p changed"
-		fi
-	done
+	if snapshot_diff_part "$b" "$a" sysctl; then
+		ok "sysctl unchanged"
+	else
+		fail "sysctl changed"
+	fi
+	# nftables: only table inet nfqroute with the mark-restore rules stays, no queue
+	local kept
+	kept=$(snapshot_added "$b" "$a" nft)
+	if [ -z "$(snapshot_removed "$b" "$a" nft)" ] && grep -q 'table inet nfqroute' <<<"$kept" &&
+		grep -q "ct mark & 0x0000ff00 == 0x00000100 meta mark set" <<<"$kept" &&
+		! grep -Eq 'queue|masquerade|dport|sport' <<<"$kept"; then
+		ok "nft: only the mark-restore rules of the kept route stay"
+	else
+		fail "nft: expected only table inet nfqroute with restore rules; added: '$kept'"
+	fi
 	for p in rule4 rule6 route4 route6; do
 		added=$(snapshot_added "$b" "$a" "$p")
 		removed=$(snapshot_removed "$b" "$a" "$p")

@@ -78,4 +78,26 @@ else
 	fail "no 'resolved N configured name(s) at start-up' in the log"
 fi
 nfq_stop
+
+# A resolver that never answers (silently dropped inside the tunnel) may delay start-up
+# by the start-up wait for exact names (3 s, STARTUP_WAIT_MS in src/daemon_fresh.c) and
+# no longer; once ready, verdicts do not wait for the pending lookups. (On a restart this
+# wait is part of the gap in which no nfqroute rules exist.)
+note "a dead resolver for the route's lookups"
+ip -n "$NS_VPN" route add blackhole 10.99.8.99/32 || die "cannot add a blackhole route in vpn"
+CONF_DOMAINS="github.com full:ifconfig.me icanhazip.com" CONF_GLOBAL_EXTRA="cache = none" \
+	CONF_ROUTE_EXTRA="resolvers = 10.99.8.99" write_conf
+t=$(now_ms)
+nfq_start
+el=$(($(now_ms) - t))
+if [ "$el" -le 4000 ]; then
+	ok "ready $el ms after the start with a dead resolver (start-up wait 3 s)"
+else
+	fail "ready only $el ms after the start with a dead resolver (start-up wait 3 s)"
+	grep -E 'resolved|queue [0-9]+ bound|ready' "$NFQ_LOG" | tail -n 3 | sed 's/^/#   /'
+fi
+t=$(now_ms)
+assert_via_vpn ipv4.icanhazip.com
+note "fetch with lookups pending: $(($(now_ms) - t)) ms"
+nfq_stop
 lab_result
