@@ -54,7 +54,7 @@ static bool route_marks(const struct conf_route *rt)
 
 static bool route_has_selectors(const struct conf_route *rt)
 {
-	return rt->n_sources || rt->n_ports || rt->n_networks;
+	return rt->n_sources || rt->n_ports || rt->n_networks || rt->dns;
 }
 
 const char *nftplan_route_chain(const struct plan *p, int route)
@@ -382,6 +382,19 @@ static void plan_select_rules(struct plan_ctx *x)
 							   .lo = pt->lo, .hi = pt->hi };
 			stmt_route_verdict(x, r, i);
 		}
+	}
+	/* dns = yes: a TCP query's name is not known when its SYN must be routed, so TCP
+	 * lookups take the first such route whatever they ask (none leaves in clear) */
+	for (size_t i = 0; i < c->n_routes; i++) {
+		struct plan_rule *r;
+
+		if (!c->routes[i].dns || !route_marks(&c->routes[i]))
+			continue;
+		r = plan_rule(x, x->select);
+		r->s[r->n++] = (struct plan_stmt){ .op = S_L4_DPORT, .proto = IPPROTO_TCP,
+						   .lo = 53, .hi = 53 };
+		stmt_route_verdict(x, r, i);
+		break;
 	}
 	for (size_t s = 0; s < p->n_sets; s++) {
 		if (p->sets[s].is_vmap)

@@ -75,6 +75,9 @@ for res in "$ISP_ADDR4" "$ISP_ADDR6"; do
 	# a plain dig (one query per lookup)
 	a=$(in_host dig +short +time=2 +tries=1 api.github.com A)
 	assert_eq "dig api.github.com A" "$(lab_addr api.github.com 4)" "$a"
+	# DNS over TCP: routed at its SYN, before the name is known, so it takes the tunnel
+	a=$(in_host dig +tcp +short +time=2 +tries=1 api.github.com A)
+	assert_eq "dig +tcp api.github.com A" "$(lab_addr api.github.com 4)" "$a"
 
 	cap_stop e0 >/dev/null
 	cap_stop wg >/dev/null
@@ -82,6 +85,8 @@ for res in "$ISP_ADDR4" "$ISP_ADDR6"; do
 	r_wg=$(queries wg "$ROUTED") o_wg=$(queries wg "$OTHERS")
 	note "queries on eth0: routed names $r_e0, other names $o_e0;" \
 		"on $WG_HOST: routed names $r_wg, other names $o_wg"
+	t_e0=$(cap_text e0 | grep -c "\.53: Flags \[S\]")
+	assert_eq "TCP DNS connections on the ISP link" 0 "$t_e0"
 	if [ "$r_e0" -eq 0 ]; then
 		ok "no query for a routed name on the ISP link"
 	else
