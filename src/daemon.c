@@ -39,6 +39,7 @@
 #include "route.h"
 #include "sysctl.h"
 #include "tcpdns.h"
+#include "learnlog.h"
 #include "util.h"
 #include "wgpeer.h"
 
@@ -47,6 +48,7 @@
 #define ENDPOINT_TIMER 0
 #define ENDPOINT_REFRESH_MS 10000
 #define ERRLEN DAEMON_ERRLEN
+#define LEARNLOG_EVENTS 8192	/* history for `why`: about 400 KiB */
 
 /* The only process-wide mutable state: set by signal handlers, read by the loop. */
 static volatile sig_atomic_t sig_stop, sig_reload;
@@ -248,9 +250,10 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	d->am = addrmap_new_sized(c->max_entries, c->max_names ? c->max_names :
 				  (c->max_entries + 1) / 2, 0);
 	d->tcpdns = tcpdns_new(TCPDNS_SLOTS_DEFAULT, TCPDNS_BUF_DEFAULT, TCPDNS_IDLE_MS_DEFAULT);
+	d->learnlog = learnlog_new(LEARNLOG_EVENTS);
 	d->loop = loop_new();
 	d->rm = route_mgr_new(err, errlen);
-	if (!d->am || !d->loop || !d->rm || !d->tcpdns) {
+	if (!d->am || !d->loop || !d->rm || !d->tcpdns || !d->learnlog) {
 		if (!d->rm)
 			return -EIO;
 		snprintf(err, errlen, "out of memory");
@@ -315,6 +318,7 @@ static void daemon_stop(struct daemon *d)
 	daemon_fresh_stop(d);
 	loop_free(d->loop);
 	tcpdns_free(d->tcpdns);
+	learnlog_free(d->learnlog);
 	addrmap_free(d->am);
 	policy_free(d->policy);
 }

@@ -18,6 +18,8 @@
 #include "daemon_int.h"
 #include "dns.h"
 #include "domain.h"
+#include "learnlog.h"
+#include <time.h>
 #include "pkt.h"
 #include "policy.h"
 #include "util.h"
@@ -130,6 +132,26 @@ static void why_rule(const struct daemon *d, const char *name, const struct doma
 	snprintf(buf, size, "%s rule %s%s", domain_kind_name(m->kind), shown, origin);
 }
 
+/* When and from which resolver, while the bounded history still has it. */
+static void why_when(const struct daemon *d, const struct pkt_addr *a, FILE *out)
+{
+	struct learnlog_entry le;
+	char stamp[32], from[INET6_ADDRSTRLEN];
+	struct tm tm;
+
+	if (learnlog_find(d->learnlog, a, &le) < 0) {
+		fprintf(out, "  learned before the recent history nfqroute keeps\n");
+		return;
+	}
+	localtime_r(&le.when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	if (le.from.family)
+		fprintf(out, "  last learned %s from a DNS reply of resolver %s\n", stamp,
+			pkt_addr_str(&le.from, from, sizeof(from)));
+	else
+		fprintf(out, "  last learned %s by nfqroute's own refresh lookup\n", stamp);
+}
+
 static void why_learned(const struct daemon *d, const char *what, const struct pkt_addr *a,
 			const struct addrmap_entry *e, FILE *out)
 {
@@ -142,6 +164,7 @@ static void why_learned(const struct daemon *d, const char *what, const struct p
 	if (e->route == DOMAIN_ROUTE_DIRECT)
 		snprintf(route, sizeof(route), "direct (a list exception: unmarked)");
 	fprintf(out, "%s: learned from %s -> %s\n", what, e->name, route);
+	why_when(d, a, out);
 	if (!e->grace)
 		fprintf(out, "  TTL %" PRIu64 " s left, then %" PRIu64 " s of grace\n",
 			(e->expires_ms - now + 999) / 1000, grace / 1000);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include "classify.h"
 #include "daemon_int.h"
 #include "domain.h"
+#include "learnlog.h"
 #include "log.h"
 #include "loop.h"
 #include "refresh.h"
@@ -88,7 +90,13 @@ static void fresh_learn(struct daemon *d, const char *name, const struct resolve
 		da->ttl = a[i].ttl;
 		ttl = a[i].ttl < ttl ? a[i].ttl : ttl;
 	}
-	classify_dns_learn(d->policy, d->am, r, now);
+	if (classify_dns_learn(d->policy, d->am, r, now) > 0)
+		for (size_t i = 0; i < n; i++) {
+			struct pkt_addr pa = { .family = a[i].family };
+
+			memcpy(pa.a, a[i].a, sizeof(pa.a));
+			learnlog_add(d->learnlog, &pa, NULL, time(NULL));
+		}
 	refresh_learned(d->fresh->rf, name, fresh_ttl(policy_conf(d->policy), ttl), now);
 }
 

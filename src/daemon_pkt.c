@@ -19,6 +19,8 @@
 #include "policy.h"
 #include "queue.h"
 #include "tcpdns.h"
+#include "learnlog.h"
+#include <time.h>
 #include "util.h"
 
 /* log-flows = yes and monitors get the same event; nothing is built when neither wants it */
@@ -133,6 +135,14 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	ret = classify_dns_learn(d->policy, d->am, reply, now);
 	d->st.dns_learned += (uint64_t)ret;
 	if (ret > 0) {
+		time_t when = time(NULL);
+
+		for (size_t i = 0; i < reply->n_addrs; i++) {
+			struct pkt_addr a = { .family = reply->addrs[i].family };
+
+			memcpy(a.a, reply->addrs[i].a, sizeof(a.a));
+			learnlog_add(d->learnlog, &a, &m->pi->src, when);
+		}
 		log_debug("dns %s: learned %d address(es)", reply->names[0], ret);
 		daemon_fresh_learned(d, reply, now);
 	}

@@ -89,6 +89,8 @@ web=$(lab_addr ipv4.icanhazip.com 4)
 expect_out "why ADDR names the learned name and route" \
 	"^$web: learned from ipv4\.icanhazip\.com -> route vpn \(mark 0x100\)" ctl why "$web"
 expect_out "why ADDR gives the TTL left" "^  TTL [0-9]+ s left" ctl why "$web"
+expect_out "why ADDR says when and from which resolver" \
+	"^  last learned [0-9-]+ [0-9:]+ from a DNS reply of resolver $ISP_ADDR4" ctl why "$web"
 expect_out "why ADDR names the rule and where it is configured" \
 	"suffix rule icanhazip\.com \($LAB_CONF line [0-9]+\)" ctl why "$web"
 expect_out "why NAME names the rule" \
