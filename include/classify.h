@@ -58,6 +58,25 @@ bool classify_dns_query(const struct policy *p, const struct dns_query *q, uint3
 int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct dns_reply *r,
 		       uint64_t now_ms);
 
+/*
+ * Gateway mode, per-client mappings: learns the answers of a reply forwarded to LAN host
+ * client into pc, keyed by (client, address), so two clients that asked different names
+ * for one CDN address each keep their own route. An address of an unrouted answer is
+ * stored as an exception when am knows it for a routed name (so this client stays
+ * unrouted there). Returns the number of entries stored.
+ */
+int classify_dns_learn_client(const struct policy *p, const struct addrmap *am,
+			      struct addrmap *pc, const struct pkt_addr *client,
+			      const struct dns_reply *r, uint64_t now_ms);
+
+/*
+ * classify_flow for a connection from a LAN host: its own (client, address) mapping in pc
+ * decides first, then the shared table am.
+ */
+void classify_flow_client(const struct policy *p, const struct addrmap *am,
+			  const struct addrmap *pc, const struct pkt_info *pi, uint32_t pkt_mark,
+			  uint64_t now_ms, struct classify_result *out);
+
 /* A short word for a reason ("learned", "unknown", ...). */
 const char *classify_reason_name(enum classify_reason reason);
 

@@ -90,6 +90,7 @@ struct conf {
 	uint32_t cache_interval;	/* cache-interval = 300 s */
 	uint32_t max_names;		/* max-names = 0 (max-entries / 2) */
 	enum conf_shared shared_address; /* shared-address = last-wins|prefer-tunnel */
+	bool per_client;		/* per-client = yes: LAN hosts keep their own mappings */
 };
 
 /*

@@ -48,6 +48,7 @@ struct daemon {
 	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */
 	struct tcpdns *tcpdns;		/* DNS-over-TCP reply reassembly */
 	struct learnlog *learnlog;	/* when and from whom recent addresses were learned */
+	struct addrmap *pcmap;		/* per-client = yes: (LAN host, address) mappings */
 	bool dns_by_name;		/* some route has dns = yes: parse queries */
 	/* connections decided per route index since start (daemon_route_count), and the
 	 * route names those indexes had, so counts follow a route across reloads */

@@ -1,7 +1,10 @@
 #include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "classify.h"
 #include "domain.h"
+#include "util.h"
 
 const char *classify_reason_name(enum classify_reason reason)
 {
@@ -155,4 +158,73 @@ int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct 
 			stored++;
 	}
 	return stored;
+}
+
+/* (client, address) as one table key: two 64-bit digests in an IPv6-sized key. */
+static void client_key(const struct pkt_addr *client, const struct pkt_addr *addr,
+		       struct pkt_addr *key)
+{
+	uint64_t h[2] = { 0x9e3779b97f4a7c15ULL ^ client->family, 0xc2b2ae3d27d4eb4fULL ^ addr->family };
+	const struct pkt_addr *in[2] = { client, addr };
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < 16; i += 8) {
+			uint64_t w;
+
+			memcpy(&w, in[k]->a + i, sizeof(w));
+			h[k] = util_mix64(h[k] ^ w);
+		}
+	memset(key, 0, sizeof(*key));
+	key->family = AF_INET6;
+	memcpy(key->a, h, sizeof(key->a));
+}
+
+int classify_dns_learn_client(const struct policy *p, const struct addrmap *am,
+			      struct addrmap *pc, const struct pkt_addr *client,
+			      const struct dns_reply *r, uint64_t now_ms)
+{
+	const struct conf *c = policy_conf(p);
+	int route = -1, stored = 0;
+	int name = best_name(p, r, &route);
+
+	addrmap_set_now(pc, now_ms);
+	for (size_t i = 0; i < r->n_addrs; i++) {
+		const struct dns_addr *a = &r->addrs[i];
+		struct pkt_addr addr = { .family = a->family }, key;
+		struct addrmap_entry e;
+		uint16_t rt = (uint16_t)route;
+
+		memcpy(addr.a, a->a, sizeof(addr.a));
+		if (name < 0) {
+			/* unrouted for this client: only worth a note where others route it */
+			if (addrmap_lookup(am, &addr, now_ms, &e) < 0)
+				continue;
+			rt = DOMAIN_ROUTE_DIRECT;
+		}
+		client_key(client, &addr, &key);
+		if (addrmap_insert(pc, &key, name < 0 ? r->names[0] : r->names[name], rt,
+				   now_ms + (uint64_t)clamp_ttl(c, a->ttl) * 1000u) == 0)
+			stored++;
+	}
+	return stored;
+}
+
+void classify_flow_client(const struct policy *p, const struct addrmap *am,
+			  const struct addrmap *pc, const struct pkt_info *pi, uint32_t pkt_mark,
+			  uint64_t now_ms, struct classify_result *out)
+{
+	struct pkt_info keyed = *pi;
+
+	client_key(&pi->src, &pi->dst, &keyed.dst);
+	classify_flow(p, pc, &keyed, pkt_mark, now_ms, out);
+	if (out->reason == CLASSIFY_UNKNOWN || out->reason == CLASSIFY_DEFAULT) {
+		classify_flow(p, am, pi, pkt_mark, now_ms, out);
+		return;
+	}
+	/* decided by the client's own mapping: exclusions apply to the real address */
+	if (out->route >= 0 && policy_route_excludes(p, out->route, &pi->dst)) {
+		out->route = -1;
+		out->mark = pkt_mark;
+		out->reason = CLASSIFY_EXCLUDED;
+	}
 }

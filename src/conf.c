@@ -101,6 +101,7 @@ static const struct conf_key conf_keys[K_COUNT] = {
 	G_NUM(K_CACHE_INTERVAL, "cache-interval", conf_key_u32, cache_interval, 10, 86400),
 	G_NUM(K_MAX_NAMES, "max-names", conf_key_u32, max_names, 0, CONF_MAX_ENTRIES_MAX),
 	G_KEY(K_SHARED, "shared-address", false, conf_key_shared),
+	G_BOOL(K_PER_CLIENT, "per-client", per_client),
 };
 
 static const struct conf_key *conf_key_find(enum conf_sect sect, const char *name)

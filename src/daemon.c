@@ -251,9 +251,13 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 				  (c->max_entries + 1) / 2, 0);
 	d->tcpdns = tcpdns_new(TCPDNS_SLOTS_DEFAULT, TCPDNS_BUF_DEFAULT, TCPDNS_IDLE_MS_DEFAULT);
 	d->learnlog = learnlog_new(LEARNLOG_EVENTS);
+	if (c->per_client && c->n_lan_ifs)
+		d->pcmap = addrmap_new_sized(c->max_entries, c->max_names ? c->max_names :
+					     (c->max_entries + 1) / 2, 0);
 	d->loop = loop_new();
 	d->rm = route_mgr_new(err, errlen);
-	if (!d->am || !d->loop || !d->rm || !d->tcpdns || !d->learnlog) {
+	if (!d->am || !d->loop || !d->rm || !d->tcpdns || !d->learnlog ||
+	    (c->per_client && c->n_lan_ifs && !d->pcmap)) {
 		if (!d->rm)
 			return -EIO;
 		snprintf(err, errlen, "out of memory");
@@ -319,6 +323,7 @@ static void daemon_stop(struct daemon *d)
 	loop_free(d->loop);
 	tcpdns_free(d->tcpdns);
 	learnlog_free(d->learnlog);
+	addrmap_free(d->pcmap);
 	addrmap_free(d->am);
 	policy_free(d->policy);
 }

@@ -102,6 +102,7 @@ static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
 struct dns_msg_ctx {
 	struct daemon *d;
 	const struct pkt_info *pi;
+	bool forwarded;		/* a reply on its way to a LAN host */
 };
 
 /* One whole DNS message from a reply packet (UDP) or a reassembled TCP stream. */
@@ -132,6 +133,8 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	}
 	if (daemon_wants_events(d))
 		daemon_dns_events(d, m->pi, reply);
+	if (m->forwarded && d->pcmap)
+		classify_dns_learn_client(d->policy, d->am, d->pcmap, &m->pi->dst, reply, now);
 	ret = classify_dns_learn(d->policy, d->am, reply, now);
 	d->st.dns_learned += (uint64_t)ret;
 	if (ret > 0) {
@@ -148,9 +151,9 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	}
 }
 
-static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi)
+static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi, bool forwarded)
 {
-	struct dns_msg_ctx m = { d, pi };
+	struct dns_msg_ctx m = { d, pi, forwarded };
 
 	if (pi->l4proto == IPPROTO_TCP)
 		tcpdns_feed(d->tcpdns, pi, util_now_ms(), daemon_dns_msg, &m);
@@ -201,13 +204,16 @@ static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
 	 * new connections from output (this host) and prerouting (LAN, gateway mode) */
 	if (qp->hook == NF_INET_LOCAL_IN || qp->hook == NF_INET_FORWARD) {
 		if (pi.sport == 53)
-			daemon_dns_reply(d, &pi);
+			daemon_dns_reply(d, &pi, qp->hook == NF_INET_FORWARD);
 		return qp->mark;
 	}
 	d->st.flows++;
 	now = util_now_ms();
 	if (!daemon_dns_query(d, &pi, qp->mark, &res)) {
-		classify_flow(d->policy, d->am, &pi, qp->mark, now, &res);
+		if (d->pcmap && qp->hook == NF_INET_PRE_ROUTING)
+			classify_flow_client(d->policy, d->am, d->pcmap, &pi, qp->mark, now, &res);
+		else
+			classify_flow(d->policy, d->am, &pi, qp->mark, now, &res);
 		if (res.reason == CLASSIFY_LEARNED)
 			daemon_fresh_used(d, &pi.dst, &res, now);
 	}

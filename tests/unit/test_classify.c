@@ -327,6 +327,40 @@ static void test_shared_address(void **state)
 	assert_int_equal(res.mark, 0x100);
 }
 
+static void test_per_client(void **state)
+{
+	struct fixture *f = *state;
+	struct addrmap *pc = addrmap_new(64);
+	struct pkt_addr ca = { .family = AF_INET, .a = { 192, 168, 5, 2 } };
+	struct pkt_addr cb = { .family = AF_INET, .a = { 192, 168, 5, 3 } };
+	struct pkt_info fa = flow_to("203.0.113.99"), fb = fa, fc = fa;
+	struct classify_result res;
+	struct dns_reply r;
+
+	assert_non_null(pc);
+	fa.src = ca;
+	fb.src = cb;
+	fc.src.a[3] = 9;
+	/* A asks a routed name, B an unrouted one: the same CDN address */
+	reply_init(&r, "github.com");
+	reply_add_a(&r, "203.0.113.99", 300, 0);
+	assert_int_equal(classify_dns_learn_client(f->p, f->am, pc, &ca, &r, 0), 1);
+	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(&r, "shop.other.net");
+	reply_add_a(&r, "203.0.113.99", 300, 0);
+	assert_int_equal(classify_dns_learn_client(f->p, f->am, pc, &cb, &r, 1), 1);
+	classify_dns_learn(f->p, f->am, &r, 1);
+	classify_flow_client(f->p, f->am, pc, &fa, 0, 10, &res);
+	assert_int_equal(res.mark, 0x100);
+	classify_flow_client(f->p, f->am, pc, &fb, 0, 10, &res);
+	assert_int_equal(res.mark, 0);
+	assert_int_equal(res.reason, CLASSIFY_EXCEPTION);
+	/* a client with no mapping of its own follows the shared table */
+	classify_flow_client(f->p, f->am, pc, &fc, 0, 10, &res);
+	assert_int_equal(res.mark, 0x100);
+	addrmap_free(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exception_beats_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns_query_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_client, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
