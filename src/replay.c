@@ -29,6 +29,7 @@
 #include "pkt.h"
 #include "policy.h"
 #include "replay.h"
+#include "tcpdns.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -107,6 +108,8 @@ struct replay {
 	size_t cut;			/* bytes of the current frame the snaplen dropped */
 	struct replay_stats st;
 	struct dns_reply reply;		/* parse buffer, reused for every reply */
+	struct tcpdns *tcp;		/* DNS over TCP reassembly */
+	const struct pkt_info *tcp_pi;	/* the segment being fed, for on_tcp_msg */
 	struct flow_slot flows[FLOW_SETS * FLOW_WAYS];
 };
 
@@ -460,31 +463,18 @@ static void replay_dns_msg(struct replay *r, const struct pkt_info *pi, const ui
 	replay_dns_print(r, pi, rep, learned);
 }
 
-/*
- * DNS over TCP: each message has a 2-byte length prefix. This is the hook for the TCP
- * reassembly module (src/tcpdns.c): it will take every port-53 segment and hand back
- * the messages it completes, each for replay_dns_msg. Until then only messages lying whole
- * in one segment are read (all of them, where the daemon reads the first), and leftover
- * bytes are reported, not guessed at.
- */
+static void replay_on_tcp_msg(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct replay *r = ctx;
+
+	replay_dns_msg(r, r->tcp_pi, msg, len);
+}
+
+/* DNS over TCP: the reassembler hands back every message it completes. */
 static void replay_dns_tcp(struct replay *r, const struct pkt_info *pi)
 {
-	const uint8_t *d = pi->payload;
-	size_t len = pi->payload_len, off = 0;
-
-	while (len - off >= 2) {
-		size_t mlen = rd16(d + off);
-
-		if (mlen > len - off - 2)
-			break;
-		replay_dns_msg(r, pi, d + off + 2, mlen);
-		off += 2 + mlen;
-	}
-	if (off < len) {
-		r->st.dns_tcp_partial++;
-		replay_line(r, pi, "dns tcp: %zu byte(s) of a message split across segments "
-			    "(not reassembled)", len - off);
-	}
+	r->tcp_pi = pi;
+	tcpdns_feed(r->tcp, pi, r->now_ms, replay_on_tcp_msg, r);
 }
 
 static void replay_flow(struct replay *r, const struct pkt_info *pi)
@@ -640,6 +630,9 @@ int replay_run(const char *pcap_path, struct policy *p, FILE *out, char *err, si
 	r->p = p;
 	r->out = out;
 	r->dlt = pcap_datalink(pc);
+	r->tcp = tcpdns_new(TCPDNS_SLOTS_DEFAULT, TCPDNS_BUF_DEFAULT, TCPDNS_IDLE_MS_DEFAULT);
+	if (!r->tcp)
+		goto nomem;
 	if (p) {
 		r->am = addrmap_new(policy_conf(p)->max_entries);
 		if (!r->am)
@@ -653,6 +646,7 @@ nomem:
 	ret = -ENOMEM;
 out:
 	addrmap_free(r ? r->am : NULL);
+	tcpdns_free(r ? r->tcp : NULL);
 	free(r);
 	pcap_close(pc);
 	return ret;
