@@ -24,12 +24,12 @@ data=$top/tests/data/dns
 
 case $target in
 dns)
-	srcs="$top/src/dns.c $top/src/tcpdns.c"
+	srcs="$top/src/dns.c $top/src/dns_name.c $top/src/dns_svcb.c $top/src/tcpdns.c"
 	seeds="$data/real $data/regress $data/fuzz/c-ares/corpus $data/fuzz/bind9/corpus"
 	benches="$data/responses.u16be-len-prefixed.bin $data/queries.u16be-len-prefixed.bin"
 	;;
 lists)
-	srcs="$top/src/dlist.c $top/src/domain.c"
+	srcs="$top/src/dlist.c $top/src/dlist_fmt.c $top/src/dlist_v2fly.c $top/src/domain.c $top/src/domain_kw.c $top/src/domain_table.c $top/src/util.c"
 	seeds="$top/tests/data/lists $top/tests/data/lists/v2fly"
 	benches=""
 	;;
