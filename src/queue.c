@@ -154,7 +154,8 @@ size_t queue_verdicts_plan(const struct queue_decision *d, size_t n, unsigned fl
 		for (size_t i = 1; i < n; i++)
 			if (queue_id_after(d[i].id, max))
 				max = d[i].id;
-		out[m++] = (struct queue_vmsg){ .id = max, .verdict = sweep_verdict, .batch = true };
+		out[m++] = (struct queue_vmsg){ .id = max, .verdict = sweep_verdict,
+						.batch = true };
 	}
 	return m;
 }
@@ -413,9 +414,11 @@ static int qsock_alloc(struct qsock *s, uint32_t batch)
 	return 0;
 }
 
-static void qsock_close(struct qsock *s, bool unbind)
+/* Closing the socket would release the queue too; the unbind says so explicitly. For a
+ * queue we did not bind the kernel refuses it (EPERM, ENODEV) and nothing happens. */
+static void qsock_close(struct qsock *s)
 {
-	if (s->nl && unbind) {
+	if (s->nl) {
 		char buf[MNL_SOCKET_BUFFER_SIZE];
 		struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, s->num);
 
@@ -490,7 +493,8 @@ struct queue *queue_new_opts(const struct queue_opts *o, char *err, size_t errle
 	struct queue *q;
 	uint32_t copy = o->copy_range ? o->copy_range :
 			o->dns_split ? QUEUE_COPY_FLOW : QUEUE_COPY_ALL;
-	uint16_t failed = o->num;
+	const char *what = "binding NFQUEUE";
+	uint16_t num = o->num;
 	int ret;
 
 	if (queue_check_opts(o, err, errlen) < 0)
@@ -508,24 +512,23 @@ struct queue *queue_new_opts(const struct queue_opts *o, char *err, size_t errle
 	ret = qsock_open(q, &q->qs[0], o->num, copy, o);
 	if (!ret && o->dns_split) {
 		q->n_qs = 2;
-		failed = o->dns_num;
+		num = o->dns_num;
 		ret = qsock_open(q, &q->qs[1], o->dns_num, QUEUE_COPY_ALL, o);
-		if (!ret)
+		if (!ret) {
+			what = "watching NFQUEUE";
 			ret = queue_epoll(q);
+		}
 	}
-	if (ret)
-		goto fail;
+	if (ret) {
+		/* the kernel answers EPERM to a bind of a queue another socket holds */
+		snprintf(err, errlen, "%s %u: %s%s", what, num, strerror(-ret),
+			 ret == -EBUSY ? " (another program holds this queue)" :
+			 ret == -EPERM ? " (another program holds it, or no CAP_NET_ADMIN)" :
+			 "");
+		queue_free(q);
+		return NULL;
+	}
 	return q;
-fail:
-	snprintf(err, errlen, "binding NFQUEUE %u: %s%s", failed, strerror(-ret),
-		 ret == -EBUSY ? " (another program holds this queue)" : "");
-	/* an unbind of a queue we did not bind would fail harmlessly: EPERM or ENODEV */
-	for (unsigned i = q->n_qs; i-- > 0;)
-		qsock_close(&q->qs[i], q->qs[i].num != failed);
-	if (q->epfd >= 0)
-		close(q->epfd);
-	free(q);
-	return NULL;
 }
 
 struct queue *queue_new(uint16_t num, bool fail_open, char *err, size_t errlen)
@@ -541,7 +544,7 @@ void queue_free(struct queue *q)
 	if (!q)
 		return;
 	for (unsigned i = q->n_qs; i-- > 0;)
-		qsock_close(&q->qs[i], true);
+		qsock_close(&q->qs[i]);
 	if (q->epfd >= 0)
 		close(q->epfd);
 	free(q);
@@ -567,7 +570,8 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out)
 /* Plans and sends the verdicts of dec[0..n): one sendto. */
 static int qsock_flush(struct queue *q, struct qsock *s, size_t n)
 {
-	unsigned flags = (q->coalesce ? QUEUE_PLAN_COALESCE : 0) | (s->stale ? QUEUE_PLAN_SWEEP : 0);
+	unsigned flags = (q->coalesce ? QUEUE_PLAN_COALESCE : 0) |
+			 (s->stale ? QUEUE_PLAN_SWEEP : 0);
 	size_t m, len;
 
 	if (n == 0)
@@ -658,7 +662,7 @@ static int qsock_process(struct queue *q, struct qsock *s, queue_decide_fn decid
 	}
 	for (int i = 0; i < got; i++) {
 		const char *p = s->iov[i].iov_base;
-		size_t left = s->mmsg[i].msg_len;	/* what was copied: a cut message is short */
+		size_t left = s->mmsg[i].msg_len;	/* copied: a cut message is short */
 
 		while (left >= sizeof(struct nlmsghdr)) {
 			const struct nlmsghdr *nlh = (const void *)p;

@@ -130,7 +130,7 @@ static void test_plan_sweep(void **state)
 struct kentry {
 	uint32_t id, old_mark, mark;
 	uint8_t verdict;
-	bool stale;		/* received but without a verdict of ours (id unreadable, send lost) */
+	bool stale;		/* received, no verdict of ours (id unreadable, send lost) */
 	bool released;
 	uint32_t got_mark;
 	uint8_t got_verdict;
@@ -224,9 +224,9 @@ static void test_plan_against_kernel_model(void **state)
 					stale = true;
 					continue;
 				}
-				d[n++] = (struct queue_decision){ .id = k[j].id, .old_mark = k[j].old_mark,
-								  .mark = k[j].mark,
-								  .verdict = k[j].verdict };
+				d[n++] = (struct queue_decision){
+					.id = k[j].id, .old_mark = k[j].old_mark,
+					.mark = k[j].mark, .verdict = k[j].verdict };
 			}
 			next += take;
 			if (n == 0)
@@ -478,7 +478,8 @@ static void test_kstats_parse(void **state)
 	assert_int_equal(k.queue_dropped, 4711);
 	assert_int_equal(k.user_dropped, 17);
 	assert_int_equal(k.id_sequence, 123456789);
-	assert_int_equal(queue_kstats_parse_line("65535 1 0 2 65535 0 0 4294967295 1", &num, &k), 0);
+	assert_int_equal(queue_kstats_parse_line("65535 1 0 2 65535 0 0 4294967295 1", &num, &k),
+			 0);
 	assert_int_equal(num, 65535);
 	assert_int_equal(k.id_sequence, 4294967295u);
 	/* older kernels print with %d: negative portids and wrapped counters */
