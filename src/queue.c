@@ -13,12 +13,15 @@
  *   - the kernel assigns ids in order, under the queue lock, and unicasts each packet to our
  *     socket in that order, so the socket delivers ids in increasing order; a packet that
  *     did not fit in the socket buffer (user_dropped) or the queue (queue_dropped) is not
- *     in the kernel's list at all, so gaps in the ids are harmless;
+ *     in the kernel's list at all, nor is one the kernel dropped itself (its device went
+ *     down), so gaps in the ids are harmless;
  *   - every packet received gets a verdict in the same queue_process call: decide is
  *     synchronous, and packets we cannot decide still get one (the fail-mode verdict);
  *   - the messages of one sendto are processed in order, so when the batch for a run is
  *     reached, every earlier packet of this wakeup has been released by an earlier message,
- *     and every packet of earlier wakeups by an earlier sendto.
+ *     and every packet of earlier wakeups by an earlier sendto. A sendto to the kernel is
+ *     all or nothing (it fails before any message is read); a message the kernel refuses
+ *     comes back as an error ack, counted in nl_errors.
  * So at the boundary of a run, the packets waiting with ids up to its last id are exactly
  * the run. Two things break the second point, and the queue is then "stale" (packets with
  * unknown ids wait without a verdict): a packet message whose id cannot be read, and a
@@ -27,7 +30,8 @@
  * sweep: a batch up to the highest id of that send, after all of its individual verdicts,
  * which can only catch the stale packets and gives them the fail-mode verdict (accept
  * unchanged when fail-open, drop when fail-closed: what the kernel does with packets that
- * find no reader), like the packets we receive but cannot look at.
+ * find no reader), like the packets we receive but cannot look at. An unreadable message
+ * after the last packet of a send has a higher id than the sweep's: the queue stays stale.
  *
  * DNS replies on their own queue (dns_split): a second socket with its own buffers and
  * kernel queue, so a flood of new flows cannot fill the buffer DNS replies wait in (and
@@ -424,9 +428,8 @@ static void qsock_close(struct qsock *s)
 
 		nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 		mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len);
-	}
-	if (s->nl)
 		mnl_socket_close(s->nl);
+	}
 	free(s->vbuf);
 	free(s->plan);
 	free(s->dec);
