@@ -19,9 +19,16 @@ CONFIGS = [
     ("minq-vbatch", "minimal consumer: recvmmsg, one VERDICT_BATCH per batch"),
     ("minq-loop64", "minimal consumer with nfqroute's I/O: recv() per packet, 64/wakeup"),
     ("nfqroute", "nfqroute: 115k domain rules, 5k learned addresses"),
+    ("minq-q2", "two minimal consumers, one per fanned-out queue (queue = Q-(Q+1))"),
+    ("nfqroute-q2", "nfqroute as above with queue = Q-(Q+1): one worker per queue"),
 ]
 REF = "minq"
-QUEUE_CONFIGS = {"minq", "minq-vbatch", "minq-loop64", "nfqroute"}
+QUEUE_CONFIGS = {"minq", "minq-vbatch", "minq-loop64", "nfqroute", "minq-q2", "nfqroute-q2"}
+# Several queues: each -q2 configuration against its single-queue counterpart. The target
+# wants a clear growth: more than the ~±15 % that one run's flow-rate ratio moves on the
+# shared development machine.
+Q2_PAIRS = [("nfqroute-q2", "nfqroute"), ("minq-q2", "minq")]
+Q2_TARGET = 1.3
 DNS_RUNS = ["direct-none", "direct-minq", "direct-snoop", "fwd-none", "fwd-nftset", "fwd-snoop"]
 
 
@@ -91,6 +98,9 @@ def derive_flood(cfg, f):
     f["path_us_per_flow"] = (round((f["gen_cpu_s"] + f["reader_cpu_s"]) * 1e6 / total, 3)
                              if total else None)
     f["delivered_fraction"] = round(total / attempted, 4) if attempted else None
+    # everything the machine was busy with (all CPUs, including other tenants) per flow
+    f["machine_us_per_flow"] = (round(f["sys_busy_s"] * 1e6 / total, 3)
+                                if total and "sys_busy_s" in f else None)
     f["queue_drops"] = f["queue_dropped"] + f["user_dropped"]
     return f
 
@@ -196,8 +206,78 @@ def build(parts, meta):
                          "fwd_nftset_vs_fwd": r_nftset,
                          "direct_minq_vs_none": ratio(q("direct-minq"), q("direct-none")),
                          "direct_snoop_vs_minq": ratio(q("direct-snoop"), q("direct-minq"))}
+    res["queues2"] = q2_summary(res)
+    t = res["queues2"]["target"]
+    targets.append(t)
     res["targets"] = targets
     return res
+
+
+def q2_summary(res):
+    """The -q2 configurations against their single-queue counterparts: rate ratios (of the
+    medians, and per round), how the saturating floods split over the queues, egress."""
+    cf = res["configs"]
+    meta = res.get("queues2") or {}
+    spec = meta.get("queue") or "0-1"
+    lo, hi = (int(x) for x in spec.split("-"))
+    queues = [str(q) for q in range(lo, hi + 1)]
+    out = dict(meta)
+    out["pairs"] = {}
+    for cfg, base in Q2_PAIRS:
+        c, b = cf.get(cfg), cf.get(base)
+        e = {"vs": base}
+        reason = meta.get(cfg.replace("-", "_") + "_not_measured")
+        if not c or not (c.get("max") or {}):
+            e["not_measured"] = reason or "not in BENCH_CONFIGS or failed"
+            out["pairs"][cfg] = e
+            continue
+        rate = (c.get("max") or {}).get("rate")
+        brate = ((b or {}).get("max") or {}).get("rate")
+        e["rate"], e["base_rate"], e["ratio"] = rate, brate, ratio(rate, brate)
+        br = (b or {}).get("rounds", [])
+        e["ratio_per_round"] = [ratio((r.get("max") or {}).get("rate"),
+                                      (br[i].get("max") or {}).get("rate"))
+                                for i, r in enumerate(c["rounds"]) if i < len(br)]
+        e["reader_us_per_verdict"] = (c.get("max") or {}).get("reader_us_per_verdict")
+        e["reader_us_per_verdict_ratio"] = ratio(
+            e["reader_us_per_verdict"], ((b or {}).get("max") or {}).get("reader_us_per_verdict"))
+        e["machine_us_per_flow"] = (c.get("max") or {}).get("machine_us_per_flow")
+        e["base_machine_us_per_flow"] = ((b or {}).get("max") or {}).get("machine_us_per_flow")
+        split, every_round = {}, True
+        for kind in ("max", "paced"):
+            tot = {q: 0 for q in queues}
+            for r in c["rounds"]:
+                pq = (r.get(kind) or {}).get("per_queue") or {}
+                for q in queues:
+                    n = (pq.get(q) or {}).get("queued", 0)
+                    tot[q] += n
+                    if n <= 0:
+                        every_round = False
+            s = sum(tot.values())
+            split[kind] = {q: {"queued": tot[q],
+                               "share": round(tot[q] / s, 3) if s else None} for q in queues}
+        e["per_queue"] = split
+        e["every_queue_every_round"] = every_round
+        e["arrived_marked"] = sum(get_r(r, k, "arrived_marked") for r in c["rounds"]
+                                  for k in ("max", "paced"))
+        e["wrong_interface"] = sum(get_r(r, k, "wrong_interface") for r in c["rounds"]
+                                   for k in ("max", "paced"))
+        e["generators"] = ((c.get("max") or {}).get("gen") or {}).get("processes")
+        out["pairs"][cfg] = e
+    n = out["pairs"].get("nfqroute-q2", {})
+    v = n.get("ratio")
+    ok = bool(v is not None and v >= Q2_TARGET and n.get("every_queue_every_round")
+              and n.get("wrong_interface") == 0)
+    line = f"queue = {spec} rate grows with cores: {'PASS' if ok else 'MISS'} "
+    line += f"({v:.2f})" if v is not None else f"(not measured: {n.get('not_measured')})"
+    out["target"] = {
+        "target": f"new-flow rate with queue = {spec} >= {Q2_TARGET}x one queue (nfqroute), "
+                  "every queue used in every round, correct marks",
+        "value": v, "pass": ok, "line": line,
+        "every_queue_every_round": n.get("every_queue_every_round"),
+        "wrong_interface_all_rounds": n.get("wrong_interface"),
+        "nproc": (res.get("machine") or {}).get("nproc")}
+    return out
 
 
 def print_table(res):
@@ -257,7 +337,9 @@ def print_table(res):
               f"{r['direct_minq_vs_none']}, snoop/minimal consumer {r['direct_snoop_vs_minq']};\n"
               f"  forwarder+snoop/forwarder {r['fwd_snoop_vs_fwd']}, forwarder+nftset/forwarder "
               f"{r['fwd_nftset_vs_fwd']}")
-    profiles = [(cfg, cf.get(cfg, {}).get("perf")) for cfg in ("minq", "nfqroute")]
+    print_q2(res)
+    profiles = [(cfg, cf.get(cfg, {}).get("perf"))
+                for cfg in ("minq", "nfqroute", "minq-q2", "nfqroute-q2")]
     profiles.append(("nfqroute (DNS replies)", res.get("dns_perf_nfqroute")))
     for cfg, p in profiles:
         if not p:
@@ -270,8 +352,57 @@ def print_table(res):
             print(f"    {t['pct']:5.1f}%  {t['dso']:<14} {t['symbol']}")
     print("\nTargets (ratios; absolute figures drift on shared machines):")
     for t in res["targets"]:
+        if "line" in t:
+            continue
         extra = f" (dnsmasq nftset ratio {t['nftset_ratio']})" if "nftset_ratio" in t else ""
         print(f"  {'PASS' if t['pass'] else 'MISS'}  {t['target']}: {t['value']}{extra}")
+    for t in res["targets"]:
+        if "line" in t:
+            print(f"  {t['line']}")
+
+
+def print_q2(res):
+    q2 = res.get("queues2") or {}
+    pairs = q2.get("pairs") or {}
+    if not pairs:
+        return
+    pin = "readers pinned, queue i on CPU i" if q2.get("pinned_readers") else "readers unpinned"
+    print(f"\nSeveral queues: queue = {q2.get('queue')} (DNS replies on {q2.get('dns_queue')}), "
+          f"fanout {q2.get('fanout')}, {q2.get('generators')} generator processes, {pin}")
+    hdr = ("config", "flows/s", "vs", "flows/s", "ratio", "per round", "reader us/verdict x",
+           "machine us/flow", "queued per queue, floods", "marked", "wrong")
+    rows = []
+    for cfg, _ in Q2_PAIRS:
+        e = pairs.get(cfg) or {}
+        if "not_measured" in e:
+            print(f"  {cfg}: not measured: {e['not_measured']}")
+            continue
+        split = (e.get("per_queue") or {}).get("max") or {}
+        rows.append((cfg, fmt(e.get("rate"), 0), e.get("vs"), fmt(e.get("base_rate"), 0),
+                     fmt(e.get("ratio"), 2),
+                     " ".join(fmt(x, 2) for x in e.get("ratio_per_round", [])),
+                     fmt(e.get("reader_us_per_verdict_ratio"), 2),
+                     f"{fmt(e.get('machine_us_per_flow'), 2)} vs {fmt(e.get('base_machine_us_per_flow'), 2)}",
+                     "  ".join(f"{q}: {v['queued']} ({fmt(v['share'] * 100 if v['share'] is not None else None)} %)"
+                               for q, v in split.items()),
+                     fmt(e.get("arrived_marked")), fmt(e.get("wrong_interface"))))
+    if rows:
+        widths = [max(len(str(r[i])) for r in rows + [hdr]) for i in range(len(hdr))]
+        for r in [hdr] + rows:
+            print("  " + "  ".join(str(v).rjust(w) if i else str(v).ljust(w)
+                                   for i, (v, w) in enumerate(zip(r, widths))))
+    print("  ratio: -q2 flows/s over its single-queue counterpart's (medians; per round: the "
+          "pairs of each round);\n  machine us/flow: busy CPU time of the whole machine per "
+          "flow in the saturating floods")
+    if q2.get("minq_q2_rules"):
+        print(f"  minq-q2 ruleset: {q2['minq_q2_rules']}")
+    t = q2.get("target") or {}
+    print(f"  {t.get('line')}")
+    print(f"    (target: {t.get('target')})")
+    nproc = t.get("nproc")
+    if nproc is not None and nproc <= 2:
+        print(f"    note: {nproc} CPUs: the generators, the kernel's softirq work and the readers "
+              "share them; a single queue already keeps both busy")
 
 
 def get_r(r, kind, key):

@@ -12,6 +12,11 @@
 #             pattern: a recv() per packet, 64 per wakeup, verdicts in one sendto)
 #   nfqroute  nfqroute with the 110k-domain dnsmasq-china-list plus gfwlist and a few
 #             thousand addresses learned from DNS replies
+#   minq-q2, nfqroute-q2  the same over two fanned-out queues (queue = Q-(Q+1), DNS replies
+#             on Q+2): two nfq_min processes (one per queue) behind nfqroute's ruleset for
+#             `queue = Q-(Q+1)`, and nfqroute with that configuration (one worker per queue);
+#             floods from BENCH_Q2_GENS generator processes. Compared with minq and nfqroute:
+#             does the new-flow rate grow with a second queue (and core)?
 # Figures: new UDP flows/s (distinct source ports) counted per egress interface at the sink,
 # first-packet latency p50/p99/p99.9 (request/response on new flows), CPU per verdict,
 # queue and conntrack drops; DNS qps/latency with dnsperf with and without nfqroute's
@@ -47,7 +52,12 @@
 # BENCH_CPU_LAT (1: the one CPU that all processes of a latency run share; empty: any),
 # BENCH_KEEP=1 (keep the work files), BENCH_RESULTS (directory of the JSON, default
 # bench/results), BENCH_CONFIGS (subset of "none nftset minq minq-vbatch minq-loop64 nfqroute
-# dns").
+# minq-q2 nfqroute-q2 dns").
+# Two queues: BENCH_Q2_GENS (2: generator processes of the -q2 floods, generator j on CPU
+# (BENCH_CPU_GEN + j) mod nproc, each its own source ports, the rate split among them),
+# BENCH_Q2_PIN (1: reader of queue Q+i on CPU i, i.e. nfq_min pinned and nfqroute with
+# pin-workers = yes; 0: readers unpinned), BENCH_Q2_FANOUT (hash: the kernel's hash of the
+# addresses, the default of `queue = N-M`; cpu: `queue-fanout = cpu`).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
@@ -77,7 +87,11 @@ DO_PERF=${BENCH_PERF:-1}
 NICE=${BENCH_NICE--15}
 RT=${BENCH_RT:-1}
 CPU_LAT=${BENCH_CPU_LAT-1}
-CONFIGS=${BENCH_CONFIGS:-"none nftset minq minq-vbatch minq-loop64 nfqroute dns"}
+CONFIGS=${BENCH_CONFIGS:-"none nftset minq minq-vbatch minq-loop64 nfqroute minq-q2 nfqroute-q2 dns"}
+Q2_GENS=${BENCH_Q2_GENS:-2}
+Q2_PIN=${BENCH_Q2_PIN:-1}
+Q2_FANOUT=${BENCH_Q2_FANOUT:-hash}
+NCPU=$(nproc)
 RESULTS=${BENCH_RESULTS:-$TOP/bench/results}
 
 ID=$$
@@ -92,13 +106,27 @@ DIRECT=10.203
 MARK=0x100
 TABLE=100
 QUEUE=0
+Q2_SPEC=$QUEUE-$((QUEUE + 1))	# the -q2 configurations: queues QUEUE and QUEUE+1, DNS on QUEUE+2
+Q2_QUEUES="$QUEUE $((QUEUE + 1))"
 
 TMP=
 PIDS=()
 ECHO_PID=
 SINK_DNS_PID=
-READER_PID=
+READER_PID=	# the queue reader(s) of the configuration being measured (pids, space-separated)
 CLK_TCK=$(getconf CLK_TCK)
+# Flood layout of the configuration being measured (run_* set it, flood_layout resets it):
+# the queues whose kernel counters are read, the number of generator processes, and
+# whether floods pin the reader to CPU_Q (1) or leave it where its run_* placed it (0).
+FLOOD_QUEUES=$QUEUE
+FLOOD_GENS=1
+FLOOD_PIN=1
+# Why a -q2 configuration was not measured (empty: it was, or it was not asked for), and
+# how minq-q2's ruleset was made.
+Q2_NFQ_SKIP=
+Q2_MINQ_SKIP=
+Q2_MINQ_RULES=
+declare -A AFFINITY	# thread id -> CPU list saved by rt on, restored by rt off
 
 # ---------------------------------------------------------------- helpers
 
@@ -216,10 +244,21 @@ sink_counters() {
 		       "\(.flood_main) \(.flood_mark) \(.probe_main) \(.probe_mark)"'
 }
 
-# queue_line: "total dropped user_dropped id_sequence" of our queue in gen, or "0 0 0 0".
-queue_line() {
+# queue_lines: one line "queue total dropped user_dropped id_sequence" for every queue of
+# FLOOD_QUEUES in gen ("queue 0 0 0 0" for one nobody holds).
+queue_lines() {
 	in_gen cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
-		awk -v q="$QUEUE" '$1 == q { print $3, $6, $7, $8; f = 1 } END { if (!f) print 0, 0, 0, 0 }'
+		awk -v qs="$FLOOD_QUEUES" '{ v[$1] = $3 " " $6 " " $7 " " $8 }
+			END { n = split(qs, l, " ")
+			      for (i = 1; i <= n; i++) print l[i], (l[i] in v ? v[l[i]] : "0 0 0 0") }'
+}
+
+# flood_layout [QUEUES GENS PIN]: set the flood layout (see FLOOD_QUEUES); no arguments: the
+# single-queue one.
+flood_layout() {
+	FLOOD_QUEUES=${1:-$QUEUE}
+	FLOOD_GENS=${2:-1}
+	FLOOD_PIN=${3:-1}
 }
 
 # ct_stats: "drop early_drop insert_failed count" of gen's conntrack.
@@ -232,13 +271,16 @@ ct_stats() {
 	echo "${s:-0 0 0} ${c:-0}"
 }
 
-# pid_cpu PID: utime+stime in clock ticks (0 when there is no such process).
+# pid_cpu PID...: utime+stime of the processes (all their threads) in clock ticks, summed
+# (0 for no such process).
 pid_cpu() {
-	if [ -z "${1:-}" ] || [ ! -r "/proc/$1/stat" ]; then
-		echo 0
-		return
-	fi
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+	local pid sum=0 t
+	for pid in "$@"; do
+		if [ -z "$pid" ] || [ ! -r "/proc/$pid/stat" ]; then continue; fi
+		t=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
 }
 
 # sys_cpu: "busy softirq" ticks over all CPUs (the whole machine).
@@ -256,19 +298,45 @@ pin() {
 	fi
 }
 
-# measure_flood CFG KIND RATE SECS QPID: flowgen (RATE 0 = as fast as it can) for SECS in
-# bursts of at most BURST seconds with conntrack flushed in between, so the 262144-entry
-# conntrack table never fills (at 200k+ new flows/s it would, and early drops would then
-# be measured instead of the path); the queue reader QPID is pinned to CPU_Q meanwhile.
-# Writes parts/CFG.KIND.rROUND.json.
+# flowgens SECS RATE [SPORT0]: one burst of FLOOD_GENS generator processes in parallel
+# (one: on CPU_GEN; several: generator j on CPU (CPU_GEN + j) mod nproc with its own source
+# ports, so no two of them send the same 5-tuple), RATE (0: as fast as they can) split among
+# them. Prints one JSON object: packets and errors summed, seconds of the longest-running one,
+# CPU summed, the single outputs in "each".
+flowgens() {
+	local secs=$1 rate=$2 port=${3:-$((1024 + RANDOM % 4096))} j r pids=()
+	rm -f "$TMP"/gen.*.out
+	r=$(awk -v r="$rate" -v n="$FLOOD_GENS" 'BEGIN { print r / n }')
+	for ((j = 0; j < FLOOD_GENS; j++)); do
+		bounded 30 taskset -c $(((CPU_GEN + j) % NCPU)) "$TMP/bin/flowgen" -s "$GEN_M" \
+			-d "$ROUTED" -n "$N_ROUTED" -p 9 -t "$secs" -r "$r" -b 64 -l 64 \
+			-P $((port + j * 8192)) >"$TMP/gen.$j.out" &
+		pids+=($!)
+	done
+	wait "${pids[@]}" 2>/dev/null
+	for ((j = 0; j < FLOOD_GENS; j++)); do
+		grep '^{' "$TMP/gen.$j.out" || echo '{}'
+	done | jq -c -s '{sent: (map(.sent // 0) | add), secs: (map(.secs // 0) | max),
+		send_errors: (map(.send_errors // 0) | add), cpu_s: (map(.cpu_s // 0) | add),
+		each: .}'
+}
+
+# measure_flood CFG KIND RATE SECS "QPID...": the generators (flowgens; RATE 0 = as fast as
+# they can) for SECS in bursts of at most BURST seconds with conntrack flushed in between, so
+# the 262144-entry conntrack table never fills (at 200k+ new flows/s it would, and early
+# drops would then be measured instead of the path); with FLOOD_PIN the queue readers QPID
+# are pinned to CPU_Q meanwhile. Kernel counters of every queue of FLOOD_QUEUES (summed, and
+# per queue in "per_queue"). Writes parts/CFG.KIND.rROUND.json.
 measure_flood() {
-	local cfg=$1 kind=$2 rate=$3 secs=$4 qpid=$5
-	local c0 c1 q0 q1 t0 t1 p0 p1 g left b gens=()
-	pin "$qpid" "$CPU_Q"
+	local cfg=$1 kind=$2 rate=$3 secs=$4 qpids=$5
+	local c0 c1 q0 q1 t0 t1 p0 p1 g left b gens=() p
+	# shellcheck disable=SC2086 # lists of pids
+	if [ "$FLOOD_PIN" = 1 ]; then for p in $qpids; do pin "$p" "$CPU_Q"; done; fi
 	c0=$(sink_counters)
-	q0=$(queue_line)
+	q0=$(queue_lines)
 	t0=$(ct_stats)
-	p0=$(pid_cpu "$qpid")
+	# shellcheck disable=SC2086
+	p0=$(pid_cpu $qpids)
 	local busy=0 softirq=0 sa sb
 	left=$secs
 	while awk -v l="$left" 'BEGIN { exit !(l > 0.01) }'; do
@@ -276,37 +344,45 @@ measure_flood() {
 		left=$(awk -v l="$left" -v b="$b" 'BEGIN { print l - b }')
 		in_gen conntrack -F >/dev/null 2>&1
 		sa=$(sys_cpu)
-		g=$(bounded 30 taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" \
-			-n "$N_ROUTED" -p 9 -t "$b" -r "$rate" -b 64 -l 64 -P $((1024 + RANDOM % 4096)))
+		g=$(flowgens "$b" "$rate")
 		sb=$(sys_cpu)
 		busy=$((busy + ${sb% *} - ${sa% *}))
 		softirq=$((softirq + ${sb#* } - ${sa#* }))
 		gens+=("${g:-"{}"}")
 		sleep 0.2	# let the queue drain
 	done
-	p1=$(pid_cpu "$qpid")
-	q1=$(queue_line)
+	# shellcheck disable=SC2086
+	p1=$(pid_cpu $qpids)
+	q1=$(queue_lines)
 	t1=$(ct_stats)
 	c1=$(sink_counters)
-	pin "$qpid" all
-	printf '%s\n' "${gens[@]}" | jq -s '{sent: (map(.sent // 0) | add),
+	if [ "$FLOOD_PIN" = 1 ]; then for p in $qpids; do pin "$p" all; done; fi
+	printf '%s\n' "${gens[@]}" | jq -s --argjson n "$FLOOD_GENS" '{sent: (map(.sent // 0) | add),
 		secs: (map(.secs // 0) | add), send_errors: (map(.send_errors // 0) | add),
-		cpu_s: (map(.cpu_s // 0) | add), bursts: length}' >"$TMP/gen.json"
+		cpu_s: (map(.cpu_s // 0) | add), bursts: length, processes: $n}' >"$TMP/gen.json"
 	jq -n --slurpfile gen "$TMP/gen.json" --arg c0 "$c0" --arg c1 "$c1" --arg q0 "$q0" \
 		--arg q1 "$q1" --arg t0 "$t0" --arg t1 "$t1" --arg p0 "$p0" --arg p1 "$p1" \
 		--argjson busy "$busy" --argjson softirq "$softirq" --argjson tck "$CLK_TCK" \
 		--argjson rate "$rate" '
 		def n($s): $s | split(" ") | map(tonumber);
+		def lines($s): $s | split("\n") | map(select(length > 0) | n(.));
 		(n($c1) as $a | n($c0) as $b | [range(0; 4)] | map($a[.] - $b[.])) as $c |
-		(n($q1)) as $qa | (n($q0)) as $qb | (n($t1)) as $ta | (n($t0)) as $tb |
+		(lines($q0)) as $qb | (lines($q1)) as $qa | (n($t1)) as $ta | (n($t0)) as $tb |
+		# per queue; a queue that was re-created in between (id_sequence went down) counts
+		# from zero
+		([range(0; $qa | length)] | map(. as $i | $qa[$i] as $a | $qb[$i] as $b |
+			(if $a[4] >= $b[4] then 1 else 0 end) as $k |
+			{queue: $a[0], queue_dropped: ($a[2] - $k * $b[2]),
+			 user_dropped: ($a[3] - $k * $b[3]), queued: ($a[4] - $k * $b[4])})) as $pq |
 		$gen[0] as $g |
 		((($p1 | tonumber) - ($p0 | tonumber)) / $tck) as $rcpu |
 		{
 		  target_rate: $rate, gen: $g,
 		  arrived_main: $c[0], arrived_marked: $c[1],
-		  queue_dropped: ($qa[1] - (if $qa[3] >= $qb[3] then $qb[1] else 0 end)),
-		  user_dropped: ($qa[2] - (if $qa[3] >= $qb[3] then $qb[2] else 0 end)),
-		  queued: ($qa[3] - (if $qa[3] >= $qb[3] then $qb[3] else 0 end)),
+		  queue_dropped: ($pq | map(.queue_dropped) | add // 0),
+		  user_dropped: ($pq | map(.user_dropped) | add // 0),
+		  queued: ($pq | map(.queued) | add // 0),
+		  per_queue: ($pq | map({key: (.queue | tostring), value: del(.queue)}) | from_entries),
 		  ct_drop: ($ta[0] - $tb[0]), ct_early_drop: ($ta[1] - $tb[1]),
 		  ct_insert_failed: ($ta[2] - $tb[2]),
 		  reader_cpu_s: $rcpu, gen_cpu_s: $g.cpu_s,
@@ -315,7 +391,7 @@ measure_flood() {
 		}' >"$TMP/parts/$cfg.$kind.r$ROUND.json"
 	jq -r --arg cfg "$cfg" --arg kind "$kind" '
 		(.arrived_main + .arrived_marked) as $t |
-		"\($cfg) \($kind): \(if .gen.secs > 0 then ($t / .gen.secs | floor) else 0 end) flows/s (main \(.arrived_main), marked \(.arrived_marked)), queue drops \(.queue_dropped)+\(.user_dropped), ct early drops \(.ct_early_drop), cpu gen \(.gen_cpu_s) reader \(.reader_cpu_s) other \(.other_cpu_s * 100 | floor / 100) s"' \
+		"\($cfg) \($kind): \(if .gen.secs > 0 then ($t / .gen.secs | floor) else 0 end) flows/s (main \(.arrived_main), marked \(.arrived_marked)), queue drops \(.queue_dropped)+\(.user_dropped), ct early drops \(.ct_early_drop), cpu gen \(.gen_cpu_s) reader \(.reader_cpu_s) other \(.other_cpu_s * 100 | floor / 100) s\(if (.per_queue | length) > 1 then ", queued per queue " + (.per_queue | to_entries | map("\(.key): \(.value.queued)") | join(", ")) else "" end)"' \
 		"$TMP/parts/$cfg.$kind.r$ROUND.json" >&2
 }
 
@@ -324,18 +400,32 @@ measure_flood() {
 # with normal priority a busy neighbour on these shared 2-CPU machines holds the CPU for
 # whole scheduler slices, and its milliseconds, not the path, would make the p99. One CPU for
 # all: the wakeups stay CPU-local as they would with the scheduler's wake-affine placement.
+# The CPUs every thread was allowed before are saved and restored (a -q2 reader has one
+# pinned thread per queue).
 rt() {
-	local mode=$1 pid
+	local mode=$1 pid task tid
 	shift
 	[ "$RT" = 1 ] || return 0
 	for pid in "$@"; do
 		[ -n "$pid" ] || continue
 		if [ "$mode" = on ]; then
+			for task in /proc/"$pid"/task/*; do
+				tid=${task##*/}
+				[ "$tid" = '*' ] && continue
+				AFFINITY[$tid]=$(taskset -pc "$tid" 2>/dev/null | sed 's/.*: //')
+			done
 			chrt -a -f -p 10 "$pid" >/dev/null 2>&1
 			[ -z "$CPU_LAT" ] || pin "$pid" "$CPU_LAT"
 		else
 			chrt -a -o -p 0 "$pid" >/dev/null 2>&1
-			[ -z "$CPU_LAT" ] || pin "$pid" all
+			[ -z "$CPU_LAT" ] && continue
+			pin "$pid" all
+			for task in /proc/"$pid"/task/*; do
+				tid=${task##*/}
+				[ -n "${AFFINITY[$tid]:-}" ] &&
+					taskset -pc "${AFFINITY[$tid]}" "$tid" >/dev/null 2>&1
+				unset "AFFINITY[$tid]"
+			done
 		fi
 	done
 }
@@ -357,11 +447,13 @@ measure_latency() {
 	local cfg=$1 c0 c1 out
 	in_gen conntrack -F >/dev/null 2>&1
 	c0=$(sink_counters)
-	rt on "$ECHO_PID" "$READER_PID"
+	# shellcheck disable=SC2086 # READER_PID: one pid per reader process
+	rt on "$ECHO_PID" $READER_PID
 	# a new source port per probe; a different range each round
 	out=$(rt_cmd timeout -s KILL $((${PROBE_SECS%.*} + 30)) ip netns exec "$NS_GEN" "$TMP/bin/probe" -d "$ROUTED" -n "$N_ROUTED" -p 7 -c "$PROBES" \
 		-t "$PROBE_SECS" -P $((20000 + (ROUND % 2) * 20000)))
-	rt off "$ECHO_PID" "$READER_PID"
+	# shellcheck disable=SC2086
+	rt off "$ECHO_PID" $READER_PID
 	c1=$(sink_counters)
 	[ -n "$out" ] || out='{"n": 0}'
 	jq -n --argjson p "$out" --arg c0 "$c0" --arg c1 "$c1" '
@@ -396,12 +488,14 @@ measure_dns() {
 	in_gen conntrack -F >/dev/null 2>&1
 	bounded $((${DNS_SECS%.*} + 30)) dnsperf -s "$server" -d "$TMP/queries.txt" -l "$DNS_SECS" -c 4 -q 100 -t 2 \
 		>"$log.log" 2>&1
-	rt on "$SINK_DNS_PID" "$READER_PID" "$FWD_PID"
+	# shellcheck disable=SC2086
+	rt on "$SINK_DNS_PID" $READER_PID "$FWD_PID"
 	# dnsperf itself keeps normal (boosted) priority: its threads are not all sleepers, and
 	# under SCHED_FIFO on one CPU one of them can starve the others for good
 	bounded $((${DNS_LAT_SECS%.*} + 30)) dnsperf -s "$server" -d "$TMP/queries.txt" -l "$DNS_LAT_SECS" -c 1 -q 10 \
 		-Q "$DNS_LAT_QPS" -t 2 >"$log.paced.log" 2>&1
-	rt off "$SINK_DNS_PID" "$READER_PID" "$FWD_PID"
+	# shellcheck disable=SC2086
+	rt off "$SINK_DNS_PID" $READER_PID "$FWD_PID"
 	jq -n --arg name "$name" --argjson sat "$(dnsperf_json "$log.log")" \
 		--argjson paced "$(dnsperf_json "$log.paced.log")" --argjson q "$DNS_LAT_QPS" \
 		'$sat + {name: $name, paced_qps_target: $q, paced: $paced}' \
@@ -410,39 +504,41 @@ measure_dns() {
 		"$TMP/parts/dns.$name.r$ROUND.json" >&2
 }
 
-# The command perf stat runs for its window: it reads the queue's counters at its start and
-# end, so the packets are counted over exactly the window the syscalls are.
+# The command perf stat runs for its window: it reads the counters of the queues of
+# FLOOD_QUEUES (summed) at its start and end, so the packets are counted over exactly the
+# window the syscalls are.
 qwindow_cmd() {
-	QWINDOW=(ip netns exec "$NS_GEN" sh -c "q() { awk -v q=$QUEUE '\$1 == q { print \$3, \$6, \$7, \$8 }' /proc/net/netfilter/nfnetlink_queue; }; q >'$TMP/qwindow'; sleep 0.8; q >>'$TMP/qwindow'")
+	QWINDOW=(ip netns exec "$NS_GEN" sh -c "q() { awk -v qs='$FLOOD_QUEUES' 'BEGIN { n = split(qs, l, \" \"); for (i = 1; i <= n; i++) w[l[i]] = 1 } (\$1 in w) { t += \$3; d += \$6; u += \$7; s += \$8 } END { print t + 0, d + 0, u + 0, s + 0 }' /proc/net/netfilter/nfnetlink_queue; }; q >'$TMP/qwindow'; sleep 0.8; q >>'$TMP/qwindow'")
 }
 
-# perf_reader CFG PID: syscalls (perf stat on tracepoints) and a cpu-clock profile of the
-# queue reader during a saturating flood; writes parts/CFG.perf.json and perf.CFG.txt.
+# perf_reader CFG "PID...": syscalls (perf stat on tracepoints) and a cpu-clock profile of
+# the queue reader(s), all threads, during a saturating flood (the configuration's flood
+# layout); writes parts/CFG.perf.json and perf.CFG.txt.
 perf_reader() {
-	local cfg=$1 pid=$2 q0 q1 gpid
+	local cfg=$1 rpids=$2 q0 q1 gpid p
 	[ "$DO_PERF" = 1 ] && command -v perf >/dev/null || return 0
 	qwindow_cmd
-	pin "$pid" "$CPU_Q"
+	# shellcheck disable=SC2086
+	if [ "$FLOOD_PIN" = 1 ]; then for p in $rpids; do pin "$p" "$CPU_Q"; done; fi
 	in_gen conntrack -F >/dev/null 2>&1
-	bounded 30 taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" -n "$N_ROUTED" \
-		-p 9 -t 1.2 -b 64 -l 64 -P 30000 >/dev/null &
+	flowgens 1.2 0 30000 >/dev/null &
 	gpid=$!
 	sleep 0.1
 	perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom \
 		-e syscalls:sys_enter_recvmmsg,syscalls:sys_enter_sendto \
 		-e syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_pwait,task-clock \
-		-p "$pid" -o "$TMP/perfstat.$cfg.csv" -- "${QWINDOW[@]}" >/dev/null 2>&1
+		-p "${rpids// /,}" -o "$TMP/perfstat.$cfg.csv" -- "${QWINDOW[@]}" >/dev/null 2>&1
 	q0=$(head -n 1 "$TMP/qwindow")
 	q1=$(tail -n 1 "$TMP/qwindow")
 	wait "$gpid" 2>/dev/null
 	in_gen conntrack -F >/dev/null 2>&1
-	bounded 30 taskset -c "$CPU_GEN" "$TMP/bin/flowgen" -s "$GEN_M" -d "$ROUTED" -n "$N_ROUTED" \
-		-p 9 -t 1.2 -b 64 -l 64 -P 40000 >/dev/null &
+	flowgens 1.2 0 40000 >/dev/null &
 	gpid=$!
 	sleep 0.1
-	perf record -F 2999 -g -p "$pid" -o "$TMP/perf.$cfg.data" -- sleep 0.8 >/dev/null 2>&1
+	perf record -F 2999 -g -p "${rpids// /,}" -o "$TMP/perf.$cfg.data" -- sleep 0.8 >/dev/null 2>&1
 	wait "$gpid" 2>/dev/null
-	pin "$pid" all
+	# shellcheck disable=SC2086
+	if [ "$FLOOD_PIN" = 1 ]; then for p in $rpids; do pin "$p" all; done; fi
 	perf_summary "$cfg" "$q0" "$q1" >"$TMP/parts/$cfg.perf.json" 2>/dev/null ||
 		say "perf summary of $cfg could not be written"
 }
@@ -532,6 +628,7 @@ prepare() {
 	"$NFQROUTE" check -c "$TMP/nfqroute.conf" >"$TMP/check.txt" 2>&1 ||
 		die "nfqroute check failed: $(cat "$TMP/check.txt")"
 	N_RULES=$(awk '/domain rules in total/ { print $1 }' "$TMP/check.txt")
+	prepare_q2
 
 	# The DNS zone: N_ROUTED names under vpn.bench.test, N_DIRECT under direct.bench.test.
 	{
@@ -592,13 +689,16 @@ EOF
 	} >>"$TMP/dnsmasq-fwd-nftset.conf"
 }
 
-# write_nfq_conf CHINA_LIST GFW_LIST: nfqroute's configuration (lists optional).
+# write_nfq_conf CHINA_LIST GFW_LIST [QUEUE_SPEC [GLOBAL_LINES]]: nfqroute's configuration
+# (lists optional; QUEUE_SPEC: the queue or queue range, default QUEUE; GLOBAL_LINES: more
+# lines for [global]).
 write_nfq_conf() {
 	cat <<EOF
 [global]
-queue = $QUEUE
+queue = ${3:-$QUEUE}
 mark-mask = 0xff00
 fail-mode = closed
+${4:-}
 
 [route vpn]
 interface = bv0
@@ -615,6 +715,28 @@ table = main
 domains = direct.bench.test
 ${1:+domain-list = $1}
 EOF
+}
+
+# prepare_q2: the configurations of nfqroute-q2 (nfqroute-q2.conf) and of minq-q2's ruleset
+# (rules-q2.conf): queue = Q2_SPEC, the DNS queue implicitly the next one. A binary without
+# queue ranges rejects them: nfqroute-q2 is then skipped (Q2_NFQ_SKIP says why) and minq-q2
+# gets the same fanout rule by other means (install_q2_rules).
+prepare_q2() {
+	local extra="" err
+	want nfqroute-q2 || want minq-q2 || return 0
+	[ "$Q2_FANOUT" = cpu ] && extra="queue-fanout = cpu"
+	[ "$Q2_FANOUT" = hash ] || [ "$Q2_FANOUT" = cpu ] || die "BENCH_Q2_FANOUT: hash or cpu"
+	write_nfq_conf "" "" "$Q2_SPEC" "$extra" >"$TMP/rules-q2.conf"
+	[ "$Q2_PIN" = 1 ] && extra="${extra:+$extra
+}pin-workers = yes"
+	write_nfq_conf "$CHINA_LIST" "$TMP/gfw.list" "$Q2_SPEC" "$extra" >"$TMP/nfqroute-q2.conf"
+	if ! "$NFQROUTE" check -c "$TMP/nfqroute-q2.conf" >"$TMP/check-q2.txt" 2>&1; then
+		err=$(grep -v '^[[:space:]]*$' "$TMP/check-q2.txt" | head -n 3 | tr '\n' ' ')
+		Q2_NFQ_SKIP="the nfqroute binary rejects 'queue = $Q2_SPEC'${extra:+ (with ${extra//$'\n'/, })}: ${err% }"
+		want nfqroute-q2 && say "nfqroute-q2 will not be measured: $Q2_NFQ_SKIP"
+	else
+		"$NFQROUTE" rules -c "$TMP/rules-q2.conf" >"$TMP/rules-q2.txt" 2>&1
+	fi
 }
 
 lab_up() {
@@ -756,23 +878,64 @@ stop_fwd() {
 # here, exactly as nfqroute installs it): nfqroute is started with the same [global] and
 # routes, then SIGKILLed, which leaves its table, ip rule and routes in place and frees the
 # queue; `nfqroute down` (inside gen) removes them afterwards.
+# install_nfq_rules [CONF [NAME]]: CONF default rules.conf; the table is saved as
+# NAME-ruleset.nft (default minq).
 install_nfq_rules() {
-	local pid
-	spawn "$NS_GEN" "$TMP/nfqroute-rules.r$ROUND.log" - env NFQROUTE_LOG_STDERR=1 "$NFQROUTE" run \
-		-c "$TMP/rules.conf"
+	local pid conf=${1:-$TMP/rules.conf} name=${2:-minq} log
+	log=$TMP/nfqroute-rules-$name.r$ROUND.log
+	spawn "$NS_GEN" "$log" - env NFQROUTE_LOG_STDERR=1 "$NFQROUTE" run -c "$conf"
 	pid=$SPAWNED
-	wait_for 20 grep -q "ready" "$TMP/nfqroute-rules.r$ROUND.log" ||
-		die "nfqroute did not start: $(tail -n 5 "$TMP/nfqroute-rules.r$ROUND.log")"
-	QUEUE_PATH=$(sed -n 's/.*nftables queue path: //p' "$TMP/nfqroute-rules.r$ROUND.log")
+	wait_for 20 grep -q "ready" "$log" ||
+		die "nfqroute did not start: $(tail -n 5 "$log")"
+	[ -n "${QUEUE_PATH:-}" ] || QUEUE_PATH=$(sed -n 's/.*nftables queue path: //p' "$log" | head -n 1)
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
-	in_gen nft list table inet nfqroute >"$TMP/minq-ruleset.nft" 2>&1 ||
+	in_gen nft list table inet nfqroute >"$TMP/$name-ruleset.nft" 2>/dev/null ||
 		die "nfqroute's table did not survive SIGKILL"
 }
 remove_nfq_rules() {
 	in_gen "$NFQROUTE" down -c "$TMP/rules.conf" >/dev/null 2>&1
 	in_gen nft delete table inet nfqroute 2>/dev/null
+	in_gen nft delete table ip mangle 2>/dev/null	# install_q2_rules' stand-in, if any
 	route_del
+}
+
+# install_q2_rules: minq-q2's ruleset, the one nfqroute installs for queue = Q2_SPEC. When
+# the binary does not take queue ranges (Q2_NFQ_SKIP), a stand-in with the same fanout:
+# nfqroute's single-queue table without its new-flow queue rule, plus that rule with the
+# same xt NFQUEUE target (revision 3) but queues_total 2 (--queue-balance; --queue-cpu-fanout
+# for BENCH_Q2_FANOUT=cpu) in an iptables-nft chain at the same hook and priority (`ip
+# mangle OUTPUT`, route hook output, priority mangle). Q2_MINQ_RULES says which was used;
+# returns 1 (and sets Q2_MINQ_SKIP) if neither can be had.
+install_q2_rules() {
+	local handle cpu=
+	if [ -z "$Q2_NFQ_SKIP" ]; then
+		install_nfq_rules "$TMP/rules-q2.conf" minq-q2
+		Q2_MINQ_RULES="nfqroute's own table for queue = $Q2_SPEC${Q2_FANOUT:+ (fanout $Q2_FANOUT)}"
+		return 0
+	fi
+	if ! command -v iptables-nft >/dev/null; then
+		Q2_MINQ_SKIP="no iptables-nft for the stand-in fanout rule ($Q2_NFQ_SKIP)"
+		return 1
+	fi
+	install_nfq_rules "$TMP/rules.conf" minq-q2
+	handle=$(in_gen nft -a list chain inet nfqroute output 2>/dev/null |
+		awk '/ct state new/ && /queue/ { print $NF }')
+	[ "$Q2_FANOUT" = cpu ] && cpu=--queue-cpu-fanout
+	# shellcheck disable=SC2086 # $cpu: an option or nothing
+	if [ -z "$handle" ] || ! in_gen nft delete rule inet nfqroute output handle "$handle" ||
+		! in_gen iptables-nft -t mangle -A OUTPUT ! -o lo -m conntrack --ctstate NEW \
+			-m mark --mark 0/0xff00 -j NFQUEUE --queue-balance "$QUEUE:$((QUEUE + 1))" $cpu; then
+		remove_nfq_rules
+		Q2_MINQ_SKIP="the stand-in fanout rule could not be installed ($Q2_NFQ_SKIP)"
+		return 1
+	fi
+	{
+		in_gen nft list table inet nfqroute 2>/dev/null
+		in_gen nft list table ip mangle 2>/dev/null
+	} >"$TMP/minq-q2-ruleset.nft"
+	Q2_MINQ_RULES="stand-in (the binary has no queue ranges): nfqroute's table for queue = $QUEUE without its new-flow queue rule, plus 'iptables-nft -t mangle -A OUTPUT ! -o lo -m conntrack --ctstate NEW -m mark --mark 0/0xff00 -j NFQUEUE --queue-balance $QUEUE:$((QUEUE + 1))${cpu:+ $cpu}'"
+	return 0
 }
 
 # run_minq CFG NFQ_MIN_ARGS...: one variant of the minimal consumer.
@@ -805,20 +968,74 @@ run_minqs() {
 	remove_nfq_rules
 }
 
+# run_minq_q2: two minimal consumers, one per queue of Q2_SPEC (with BENCH_Q2_PIN the one
+# of queue QUEUE+i on CPU i), behind nfqroute's ruleset for queue = Q2_SPEC.
+run_minq_q2() {
+	local j pid pids=() cpu
+	[ -z "$Q2_MINQ_SKIP" ] || return 0
+	if ! install_q2_rules; then
+		say "minq-q2 not measured: $Q2_MINQ_SKIP"
+		return 0
+	fi
+	say "round $ROUND, config minq-q2: nfq_min on queues $Q2_QUEUES, rules: $Q2_MINQ_RULES"
+	for j in 0 1; do
+		cpu=-
+		[ "$Q2_PIN" = 1 ] && cpu=$((j % NCPU))
+		spawn "$NS_GEN" "$TMP/minq-q2.$j.r$ROUND.log" "$cpu" "$TMP/bin/nfq_min" \
+			-q $((QUEUE + j)) -m "$MARK" -b 256 -c 128 -v concat -R mmsg
+		pids+=("$SPAWNED")
+	done
+	READER_PID="${pids[*]}"
+	for j in 0 1; do
+		wait_for 5 grep -q bound "$TMP/minq-q2.$j.r$ROUND.log" ||
+			die "nfq_min did not start: $(cat "$TMP/minq-q2.$j.r$ROUND.log")"
+		boost "${pids[$j]}"
+	done
+	flood_layout "$Q2_QUEUES" "$Q2_GENS" 0
+	measure_all minq-q2 "$READER_PID"
+	[ "$ROUND" = "$ROUNDS" ] && perf_reader minq-q2 "$READER_PID"
+	flood_layout
+	for pid in "${pids[@]}"; do stop_pid "$pid"; done
+	READER_PID=
+	for j in 0 1; do
+		grep '^{' "$TMP/minq-q2.$j.r$ROUND.log" | tail -n 1 || echo '{}'
+	done | jq -s --arg q0 "$QUEUE" --arg q1 "$((QUEUE + 1))" '. as $r |
+		reduce ($r[0] | keys[]) as $f ({}; .[$f] = ([$r[] | .[$f] // 0] | add)) +
+		{per_queue: {($q0): $r[0], ($q1): $r[1]}}' \
+		>"$TMP/parts/minq-q2.reader.r$ROUND.json"
+	remove_nfq_rules
+}
+
+# run_nfqroute [CFG]: nfqroute (CFG nfqroute, nfqroute.conf, one queue) or nfqroute-q2
+# (nfqroute-q2.conf, queue = Q2_SPEC; no DNS measurements: the flow path is what changes).
 run_nfqroute() {
-	local pid t0 c0 c1 learned startup
-	say "round $ROUND, config nfqroute: $N_RULES domain rules, learning $((N_ROUTED + N_DIRECT)) names"
+	local cfg=${1:-nfqroute} pid t0 c0 c1 learned startup conf log
+	conf=$TMP/$cfg.conf
+	log=$TMP/$cfg.r$ROUND.log
+	if [ "$cfg" = nfqroute-q2 ] && [ -n "$Q2_NFQ_SKIP" ]; then
+		say "round $ROUND, config nfqroute-q2 not measured: $Q2_NFQ_SKIP"
+		return 0
+	fi
+	say "round $ROUND, config $cfg: $N_RULES domain rules, learning $((N_ROUTED + N_DIRECT)) names$([ "$cfg" = nfqroute-q2 ] && echo ", queue = $Q2_SPEC")"
 	t0=$(now_ms)
-	spawn "$NS_GEN" "$TMP/nfqroute.r$ROUND.log" - env NFQROUTE_LOG_STDERR=1 "$NFQROUTE" run \
-		-c "$TMP/nfqroute.conf"
+	spawn "$NS_GEN" "$log" - env NFQROUTE_LOG_STDERR=1 "$NFQROUTE" run -c "$conf"
 	pid=$SPAWNED
 	READER_PID=$pid
-	wait_for 60 grep -q "ready" "$TMP/nfqroute.r$ROUND.log" ||
-		die "nfqroute did not start: $(tail -n 5 "$TMP/nfqroute.r$ROUND.log")"
+	if ! wait_for 60 grep -q "ready" "$log"; then
+		[ "$cfg" = nfqroute ] && die "nfqroute did not start: $(tail -n 5 "$log")"
+		# a -q2 run that does not come up is reported, not fatal
+		Q2_NFQ_SKIP="nfqroute did not start with queue = $Q2_SPEC: $(tail -n 3 "$log" | tr '\n' ' ')"
+		say "$cfg not measured: $Q2_NFQ_SKIP"
+		stop_pid "$pid"
+		READER_PID=
+		in_gen "$NFQROUTE" down -c "$conf" >/dev/null 2>&1
+		return 0
+	fi
 	boost "$pid"
 	startup=$(($(now_ms) - t0))
 	[ -n "${QUEUE_PATH:-}" ] ||
-		QUEUE_PATH=$(sed -n 's/.*nftables queue path: //p' "$TMP/nfqroute.r$ROUND.log")
+		QUEUE_PATH=$(sed -n 's/.*nftables queue path: //p' "$log" | head -n 1)
+	[ "$cfg" = nfqroute-q2 ] && in_gen nft list table inet nfqroute >"$TMP/nfqroute-q2-ruleset.nft" 2>/dev/null
 	# learn: every name once through the snooped path, then check that it took
 	bounded 60 dnsperf -s "$SINK_M" -d "$TMP/queries.txt" -n 1 -q 50 -t 2 \
 		>"$TMP/learn.r$ROUND.log" 2>&1
@@ -828,10 +1045,13 @@ run_nfqroute() {
 	learned=$(($(echo "$c1" | cut -d' ' -f4) - $(echo "$c0" | cut -d' ' -f4)))
 	say "learning check: $learned of 200 probes to routed addresses took the marked route"
 	echo "{\"learn_probes\": 200, \"learn_probes_marked\": $learned, \"startup_ms\": $startup}" \
-		>"$TMP/parts/nfqroute.learn.r$ROUND.json"
-	measure_all nfqroute "$pid"
-	[ "$ROUND" = "$ROUNDS" ] && perf_reader nfqroute "$pid"
-	if want dns; then
+		>"$TMP/parts/$cfg.learn.r$ROUND.json"
+	# the workers pin themselves (pin-workers) or are left to the scheduler
+	[ "$cfg" = nfqroute-q2 ] && flood_layout "$Q2_QUEUES" "$Q2_GENS" 0
+	measure_all "$cfg" "$pid"
+	[ "$ROUND" = "$ROUNDS" ] && perf_reader "$cfg" "$pid"
+	flood_layout
+	if [ "$cfg" = nfqroute ] && want dns; then
 		[ "$ROUND" = "$ROUNDS" ] && perf_dns "$pid"
 		measure_dns direct-snoop "$SINK_M"
 		start_fwd plain && measure_dns fwd-snoop 127.0.0.1
@@ -839,7 +1059,7 @@ run_nfqroute() {
 	fi
 	stop_pid "$pid" 10
 	READER_PID=
-	sed -n 's/.*stopped: //p' "$TMP/nfqroute.r$ROUND.log" | tail -n 1 >"$TMP/nfqroute-stopped.txt"
+	sed -n 's/.*stopped: //p' "$log" | tail -n 1 >"$TMP/$cfg-stopped.txt"
 }
 
 # ---------------------------------------------------------------- main
@@ -876,7 +1096,9 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	want none && run_none
 	want nftset && run_nftset
 	run_minqs
-	want nfqroute && run_nfqroute
+	want minq-q2 && run_minq_q2
+	want nfqroute && run_nfqroute nfqroute
+	want nfqroute-q2 && run_nfqroute nfqroute-q2
 done
 
 OUT=$RESULTS/net-$STAMP.json
@@ -892,7 +1114,12 @@ jq -n --arg nproc "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; e
 	--argjson secs "$SECS" --argjson paced "$PACED_RATE" --argjson probes "$PROBES" \
 	--argjson dnssecs "$DNS_SECS" --argjson routed "$N_ROUTED" --argjson direct "$N_DIRECT" \
 	--argjson cpugen "$CPU_GEN" --argjson cpuq "$CPU_Q" --argjson rounds "$ROUNDS" \
-	--arg nice "$NICE" --arg rt "$RT" --arg cpulat "$CPU_LAT" --argjson elapsed "$(($(now_ms) - T_START))" '
+	--arg nice "$NICE" --arg rt "$RT" --arg cpulat "$CPU_LAT" --argjson elapsed "$(($(now_ms) - T_START))" \
+	--arg q2spec "$Q2_SPEC" --argjson q2gens "$Q2_GENS" --arg q2pin "$Q2_PIN" --arg q2fanout "$Q2_FANOUT" \
+	--arg q2nfqskip "$(want nfqroute-q2 && echo "$Q2_NFQ_SKIP")" \
+	--arg q2minqskip "$(want minq-q2 && echo "$Q2_MINQ_SKIP")" --arg q2minqrules "$Q2_MINQ_RULES" \
+	--arg q2stopped "$(cat "$TMP/nfqroute-q2-stopped.txt" 2>/dev/null)" \
+	--arg q2rules "$(cat "$TMP/nfqroute-q2-ruleset.nft" 2>/dev/null || cat "$TMP/minq-q2-ruleset.nft" 2>/dev/null)" '
 	{machine: {nproc: ($nproc | tonumber), cpu_model: $cpu, kernel: $kernel,
 		   loadavg_start: $load0, loadavg_end: $load1},
 	 nfqroute: {version: $nfq, commit: $commit, src_files_modified: ($dirty | tonumber? // null),
@@ -902,6 +1129,12 @@ jq -n --arg nproc "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; e
 		  probes_per_round: $probes, dns_secs: $dnssecs, routed_addresses: $routed,
 		  direct_addresses: $direct, cpu_generator: $cpugen, cpu_queue_reader_in_floods: $cpuq,
 		  flood_ip_len: 64, nice: $nice, rt_latency_runs: $rt, cpu_latency_runs: $cpulat, nftset_elements_after_dns: $nftset_elems},
+	 queues2: {queue: $q2spec, dns_queue: (($q2spec | split("-")[1] | tonumber) + 1),
+		   fanout: $q2fanout, generators: $q2gens, pinned_readers: ($q2pin == "1"),
+		   nfqroute_q2_not_measured: (if $q2nfqskip == "" then null else $q2nfqskip end),
+		   minq_q2_not_measured: (if $q2minqskip == "" then null else $q2minqskip end),
+		   minq_q2_rules: $q2minqrules, nfqroute_q2_stopped_stats_last_round: $q2stopped,
+		   ruleset: $q2rules},
 	 elapsed_ms: $elapsed}' >"$TMP/meta.json"
 python3 "$SRC/report.py" "$TMP/parts" "$TMP/meta.json" "$OUT" || die "report failed"
 say "results: $OUT ($((($(now_ms) - T_START) / 1000)) s)"
