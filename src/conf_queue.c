@@ -125,9 +125,9 @@ int conf_check_queues(struct conf_parser *p)
 			return 0;
 		}
 		if (last == UINT16_MAX)
-			return conf_err(p, seen[K_QUEUE], "queue %u-%" PRIu32 " leaves no queue for "
-					"DNS replies after it (65536 does not exist); set dns-queue",
-					c->queue, last);
+			return conf_err(p, seen[K_QUEUE], "queue %u-%" PRIu32 " leaves no queue "
+					"for DNS replies after it (65536 does not exist); set "
+					"dns-queue", c->queue, last);
 		c->dns_queue = (int32_t)last + 1;
 		return 0;
 	}

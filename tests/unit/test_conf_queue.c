@@ -191,7 +191,8 @@ struct err_case {
 
 static const struct err_case err_cases[] = {
 	/* queue = N-M */
-	{ "[global]\nqueue = 5-3\n", 2, "queue 5-3 is invalid (the last queue is below the first)" },
+	{ "[global]\nqueue = 5-3\n", 2,
+	  "queue 5-3 is invalid (the last queue is below the first)" },
 	{ "[global]\nqueue = 0-64\n", 2, "queue 0-64 spans 65 queues (at most 64)" },
 	{ "[global]\nqueue = 100-1000\n", 2, "queue 100-1000 spans 901 queues (at most 64)" },
 	{ "[global]\nqueue = 0-65536\n", 2, "queue 0-65536 is out of range (0-65535)" },
@@ -223,7 +224,8 @@ static const struct err_case err_cases[] = {
 	{ "[global]\nqueue-fanout = random\n", 2,
 	  "queue-fanout random is invalid (use hash or cpu)" },
 	{ "[global]\nqueue-fanout = CPU\n", 2, "queue-fanout CPU is invalid (use hash or cpu)" },
-	{ RT "queue-fanout = cpu\n", 5, "key queue-fanout belongs in [global], not in [route vpn]" },
+	{ RT "queue-fanout = cpu\n", 5,
+	  "key queue-fanout belongs in [global], not in [route vpn]" },
 	/* sizes */
 	{ "[global]\nqueue-length = 0\n", 2, "queue-length must not be 0" },
 	{ "[global]\nqueue-length = 1048577\n", 2,

@@ -17,6 +17,7 @@
 #include <libnftnl/rule.h>
 
 #include "conf.h"
+#include "nftplan.h"
 #include "nftrules.h"
 
 #ifndef TEST_SRCDIR
@@ -275,6 +276,58 @@ static void test_single_queue(void **state)
 	assert_queues(&s, 9, 1, 0, 3, 0, 2);
 }
 
+/* The plan itself: its queue fields, and each S_QUEUE statement says which queues it takes. */
+static void test_range_plan(void **state)
+{
+	struct conf c = range_conf(true, true);
+	size_t flows = 0, dns = 0;
+	char err[128];
+	struct plan p;
+
+	(void)state;
+	assert_int_equal(nftplan_build(&c, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.queue, 4);
+	assert_int_equal(p.queue_count, 3);
+	assert_true(p.fanout_cpu);
+	assert_int_equal(p.dns_queue, 7);
+	assert_true(p.bypass);
+	for (size_t i = 0; i < p.n_rules; i++) {
+		const struct plan_rule *r = &p.rules[i];
+		const struct plan_stmt *q = &r->s[r->n - 1];
+
+		if (q->op != S_QUEUE)
+			continue;
+		if (is_dns_chain(p.chains[r->chain].name)) {
+			dns++;
+			assert_int_equal(q->lo, 7);
+			assert_int_equal(q->hi, 7);
+			assert_int_equal(q->val, PLAN_QUEUE_BYPASS);
+		} else {
+			flows++;
+			assert_int_equal(q->lo, 4);
+			assert_int_equal(q->hi, 6);
+			assert_int_equal(q->val, PLAN_QUEUE_BYPASS | PLAN_QUEUE_FANOUT);
+		}
+	}
+	assert_int_equal(flows, 2);
+	assert_int_equal(dns, 4);
+	nftplan_free(&p);
+	/* DNS replies sharing the one queue */
+	assert_int_equal(nftplan_build(&example, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.queue_count, 1);
+	assert_int_equal(p.dns_queue, -1);
+	for (size_t i = 0; i < p.n_rules; i++) {
+		const struct plan_rule *r = &p.rules[i];
+
+		if (r->s[r->n - 1].op == S_QUEUE) {
+			assert_int_equal(r->s[r->n - 1].lo, 0);
+			assert_int_equal(r->s[r->n - 1].hi, 0);
+			assert_int_equal(r->s[r->n - 1].val, 0);
+		}
+	}
+	nftplan_free(&p);
+}
+
 static char *print_text(const struct conf *c)
 {
 	char *text = NULL;
@@ -376,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_range_native),
 		cmocka_unit_test(test_range_compat),
 		cmocka_unit_test(test_single_queue),
+		cmocka_unit_test(test_range_plan),
 		cmocka_unit_test(test_range_print),
 		cmocka_unit_test(test_no_masquerade_no_nat_chain),
 		cmocka_unit_test(test_buffer_too_small),
