@@ -123,7 +123,7 @@ struct conf_route *conf_cur(struct conf_parser *p);
 char *conf_path_join(const char *dir, const char *file);
 
 /* Value parsers: each reads val for key k into the current section, or reports why not. */
-conf_parse_fn conf_key_u32, conf_key_u16, conf_key_bool, conf_key_fail_mode, conf_key_ifname,
+conf_parse_fn conf_key_u32, conf_key_bool, conf_key_fail_mode, conf_key_ifname,
 	conf_key_table, conf_key_gateway, conf_key_endpoint, conf_key_domains, conf_key_format,
 	conf_key_domain_list, conf_key_string, conf_key_networks, conf_key_network_list,
 	conf_key_sources, conf_key_ports, conf_key_inbound, conf_key_default, conf_key_lan,

@@ -142,16 +142,6 @@ int conf_key_u32(struct conf_parser *p, const struct conf_key *k, char *val)
 	return conf_range(p, k, val, conf_field(p, k));
 }
 
-int conf_key_u16(struct conf_parser *p, const struct conf_key *k, char *val)
-{
-	uint32_t v;
-	int ret = conf_range(p, k, val, &v);
-
-	if (ret == 0)
-		*(uint16_t *)conf_field(p, k) = (uint16_t)v;
-	return ret;
-}
-
 int conf_key_bool(struct conf_parser *p, const struct conf_key *k, char *val)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
