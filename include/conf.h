@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dlist.h"
 #include "pkt.h"
@@ -12,6 +13,7 @@
 #define CONF_NAME_MAX 32
 #define CONF_ERR_MAX 512
 #define CONF_TABLE_MAIN 254
+#define CONF_QUEUES_MAX 64	/* queue = N-M: new-connection queues at most */
 
 enum conf_fail_mode { CONF_FAIL_CLOSED, CONF_FAIL_OPEN };
 
@@ -65,7 +67,20 @@ struct conf_route {
 
 struct conf {
 	char *path;
-	uint16_t queue;			/* queue = N */
+	/* the kernel queues (see nfqroute.conf(5)): one worker thread per new-flow queue */
+	uint16_t queue;			/* queue = N or N-M: the first queue of new connections */
+	uint16_t queue_count;		/* new connections fan out over queue..queue+count-1
+					 * (1..CONF_QUEUES_MAX; 1 for queue = N) */
+	int32_t dns_queue;		/* dns-queue = K: the queue of DNS replies, or -1: they
+					 * share `queue` (the default for one queue). With several
+					 * queues never -1 (default the last + 1) and never one of
+					 * them */
+	bool pin_workers;		/* pin-workers = yes: worker of queue+i on CPU i mod CPUs */
+	bool fanout_cpu;		/* queue-fanout = cpu (else hash): how the kernel spreads
+					 * new connections over the queues */
+	uint32_t queue_length;		/* queue-length = 4096: packets per kernel queue */
+	uint32_t queue_buffer;		/* queue-buffer = 8M: receive buffer per queue, bytes */
+	uint32_t queue_batch;		/* queue-batch = 64: packets per receive */
 	uint32_t mark_mask;		/* mark-mask = 0xff00 */
 	enum conf_fail_mode fail_mode;	/* fail-mode = closed|open */
 	uint32_t rule_priority;		/* rule-priority = 1000: first ip rule priority */
@@ -104,6 +119,19 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
 
 /* Frees a configuration; accepts NULL. */
 void conf_free(struct conf *c);
+
+/*
+ * Describes the queue layout of c in one line, e.g. "queues 0-1 (new connections, hash
+ * fanout), DNS replies on queue 2" or "queue 0 (new connections and DNS replies)", for
+ * `nfqroute check` and the log. Returns what snprintf returns (the length it needed).
+ */
+int conf_queue_describe(const struct conf *c, char *buf, size_t size);
+
+/*
+ * Writes the queue layout, the worker threads it takes and the per-queue settings
+ * (queue-length, queue-buffer, queue-batch, pin-workers), one line each, for `nfqroute check`.
+ */
+void conf_queue_print(const struct conf *c, FILE *out);
 
 /* Index of the route named name, or -ENOENT. */
 int conf_route_find(const struct conf *c, const char *name);

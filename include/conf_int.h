@@ -18,6 +18,12 @@
 #endif
 
 #define CONF_DEF_QUEUE		0
+#define CONF_DEF_QUEUE_LENGTH	4096
+#define CONF_DEF_QUEUE_BUFFER	(8u << 20)
+#define CONF_DEF_QUEUE_BATCH	64
+#define CONF_QUEUE_LENGTH_MAX	(1u << 20)
+#define CONF_QUEUE_BUFFER_MIN	(64u << 10)
+#define CONF_QUEUE_BUFFER_MAX	(1u << 30)
 #define CONF_DEF_MARK_MASK	0xff00
 #define CONF_DEF_RULE_PRIORITY	1000
 #define CONF_DEF_MAX_ENTRIES	65536
@@ -48,6 +54,7 @@ enum conf_key_id {
 	K_DEFAULT, K_LAN, K_CONTROL, K_CONTROL_GROUP, K_USER, K_LOG_FLOWS, K_GRACE, K_REFRESH,
 	K_REFRESH_WINDOW, K_REFRESH_MAX_NAMES, K_RESOLVERS, K_CACHE, K_CACHE_INTERVAL,
 	K_MAX_NAMES, K_SHARED, K_PER_CLIENT,
+	K_DNS_QUEUE, K_PIN_WORKERS, K_QUEUE_FANOUT, K_QUEUE_LENGTH, K_QUEUE_BUFFER, K_QUEUE_BATCH,
 	K_COUNT
 };
 
@@ -98,6 +105,17 @@ void *conf_array_grow(void *arr, size_t n, size_t size);
 /* Next token of a space/tab/comma separated list, split in place; NULL at the end. */
 char *conf_token(char **s);
 
+/* Decimal or 0x-hex, nothing else (no sign, no octal); too large reads as UINT64_MAX. 0 or
+ * -EINVAL. */
+int conf_num(const char *s, uint64_t *out);
+
+/* val as a number within k's min..max into *out, or reports why not (-EINVAL). */
+int conf_range(struct conf_parser *p, const struct conf_key *k, const char *val,
+	       uint32_t *out);
+
+/* The field key k writes: in struct conf, or in the current route. */
+void *conf_field(struct conf_parser *p, const struct conf_key *k);
+
 /* The route being read (the last [route] header). */
 struct conf_route *conf_cur(struct conf_parser *p);
 
@@ -105,13 +123,20 @@ struct conf_route *conf_cur(struct conf_parser *p);
 char *conf_path_join(const char *dir, const char *file);
 
 /* Value parsers: each reads val for key k into the current section, or reports why not. */
-conf_parse_fn conf_key_u32, conf_key_u16, conf_key_bool, conf_key_fail_mode, conf_key_ifname,
+conf_parse_fn conf_key_u32, conf_key_bool, conf_key_fail_mode, conf_key_ifname,
 	conf_key_table, conf_key_gateway, conf_key_endpoint, conf_key_domains, conf_key_format,
 	conf_key_domain_list, conf_key_string, conf_key_networks, conf_key_network_list,
 	conf_key_sources, conf_key_ports, conf_key_inbound, conf_key_default, conf_key_lan,
-	conf_key_shared;
+	conf_key_shared, conf_key_queue, conf_key_dns_queue, conf_key_fanout, conf_key_size;
 
 /* The checks that need the whole file; 0 or -EINVAL with the line that is wrong. */
 int conf_check(struct conf_parser *p);
+
+/*
+ * Resolves dns-queue once [global] is read (-1 when DNS replies share the one queue, the
+ * last new-connection queue + 1 by default with several) and refuses a DNS queue among
+ * the new-connection queues. 0 or -EINVAL.
+ */
+int conf_check_queues(struct conf_parser *p);
 
 #endif

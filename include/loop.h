@@ -2,6 +2,7 @@
 #define NFQR_LOOP_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -36,6 +37,14 @@ int loop_timer_set(struct loop *l, unsigned id, uint64_t at_ms, loop_timer_fn fn
 
 /* Disarms timer slot id. */
 void loop_timer_clear(struct loop *l, unsigned id);
+
+/*
+ * Calls fn(ctx, true) after each wait and before the first callback of the iteration, and
+ * fn(ctx, false) after the last one, so the loop's thread can hold a lock while its
+ * callbacks run and not while it waits (NULL: none).
+ */
+typedef void (*loop_guard_fn)(void *ctx, bool enter);
+void loop_set_guard(struct loop *l, loop_guard_fn fn, void *ctx);
 
 /*
  * Runs one iteration: waits (with sigmask applied, so blocked signals are delivered only

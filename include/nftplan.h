@@ -38,15 +38,19 @@ enum plan_op {
 	S_SET_CTMARK,		/* ct mark = (ct mark & ~mask) | val */
 	S_ACCEPT,
 	S_JUMP,			/* jump name */
-	S_QUEUE,
+	S_QUEUE,		/* queue num lo (total hi - lo + 1), val: PLAN_QUEUE_* flags */
 	S_MASQ,
 };
+
+/* Flags of an S_QUEUE statement. */
+#define PLAN_QUEUE_BYPASS 1u	/* nobody listening: accept (fail-mode = open) */
+#define PLAN_QUEUE_FANOUT 2u	/* spread over lo..hi by CPU instead of by address hash */
 
 struct plan_stmt {
 	enum plan_op op;
 	uint32_t val;
 	uint8_t proto;		/* L4 protocol, or family for set statements */
-	uint16_t lo, hi;	/* ports */
+	uint16_t lo, hi;	/* ports; the queues of S_QUEUE */
 	const char *name;	/* interface, set or chain name (owned by the plan/conf) */
 };
 
@@ -76,7 +80,10 @@ struct plan_set {
 struct plan {
 	const struct conf *conf;
 	uint32_t mask;
-	uint16_t queue;
+	uint16_t queue;		/* first queue of new connections */
+	uint16_t queue_count;	/* new connections fan out over queue..queue+count-1 */
+	bool fanout_cpu;	/* ...by the CPU the packet is on (else the kernel's hash) */
+	int32_t dns_queue;	/* queue of DNS replies, or -1: `queue` (never fanned out) */
 	bool bypass;
 	size_t n_chains, n_rules, n_sets, cap_rules;
 	struct plan_chain *chains;

@@ -72,6 +72,19 @@ struct queue_kstats {
  */
 typedef uint32_t (*queue_decide_fn)(void *ctx, const struct queue_pkt *pkt);
 
+/*
+ * Called around the decisions of each received batch: with begin after the receive and
+ * before the first decide, with !begin after the last decide and before the verdicts of
+ * the batch are sent (also around a split of a batch too large for one send). A packet
+ * thread takes its share of a lock here: the lock is held while it decides, not while it
+ * waits, and a writer that releases it before sending its verdicts is seen by every
+ * batch received after those verdicts.
+ */
+typedef void (*queue_batch_fn)(void *ctx, bool begin);
+
+/* Sets (or with NULL clears) the batch callback; it gets the ctx of queue_process. */
+void queue_set_batch_fn(struct queue *q, queue_batch_fn fn);
+
 /* Fills opts with the defaults for queue num (one queue, 4096 packets, 8 MiB, batches of 64). */
 void queue_opts_default(struct queue_opts *opts, uint16_t num, bool fail_open);
 

@@ -21,6 +21,7 @@
 #include "conf_int.h"
 #include "dlist.h"
 #include "domain.h"
+#include "queue.h"
 
 static char *conf_trim(char *s)
 {
@@ -58,7 +59,7 @@ static void conf_strip_comment(char *s)
 	[id] = { SECT_ROUTE, nm, false, conf_key_bool, offsetof(struct conf_route, field), 0, 0 }
 
 static const struct conf_key conf_keys[K_COUNT] = {
-	G_NUM(K_QUEUE, "queue", conf_key_u16, queue, 0, UINT16_MAX),
+	G_NUM(K_QUEUE, "queue", conf_key_queue, queue, 0, UINT16_MAX),
 	G_NUM(K_MARK_MASK, "mark-mask", conf_key_u32, mark_mask, 1, UINT32_MAX),
 	[K_FAIL_MODE] = { SECT_GLOBAL, "fail-mode", false, conf_key_fail_mode, 0, 0, 0 },
 	G_NUM(K_RULE_PRIORITY, "rule-priority", conf_key_u32, rule_priority, 1, 32000),
@@ -102,6 +103,14 @@ static const struct conf_key conf_keys[K_COUNT] = {
 	G_NUM(K_MAX_NAMES, "max-names", conf_key_u32, max_names, 0, CONF_MAX_ENTRIES_MAX),
 	G_KEY(K_SHARED, "shared-address", false, conf_key_shared),
 	G_BOOL(K_PER_CLIENT, "per-client", per_client),
+	G_NUM(K_DNS_QUEUE, "dns-queue", conf_key_dns_queue, dns_queue, 0, UINT16_MAX),
+	G_BOOL(K_PIN_WORKERS, "pin-workers", pin_workers),
+	G_KEY(K_QUEUE_FANOUT, "queue-fanout", false, conf_key_fanout),
+	G_NUM(K_QUEUE_LENGTH, "queue-length", conf_key_u32, queue_length, 1,
+	      CONF_QUEUE_LENGTH_MAX),
+	G_NUM(K_QUEUE_BUFFER, "queue-buffer", conf_key_size, queue_buffer, CONF_QUEUE_BUFFER_MIN,
+	      CONF_QUEUE_BUFFER_MAX),
+	G_NUM(K_QUEUE_BATCH, "queue-batch", conf_key_u32, queue_batch, 1, QUEUE_BATCH_MAX),
 };
 
 static const struct conf_key *conf_key_find(enum conf_sect sect, const char *name)
@@ -300,6 +309,11 @@ static int conf_parser_init(struct conf_parser *p)
 	if (!c->path || !p->dir)
 		return conf_nomem(p);
 	c->queue = CONF_DEF_QUEUE;
+	c->queue_count = 1;
+	c->dns_queue = -1;	/* resolved by conf_check_queues */
+	c->queue_length = CONF_DEF_QUEUE_LENGTH;
+	c->queue_buffer = CONF_DEF_QUEUE_BUFFER;
+	c->queue_batch = CONF_DEF_QUEUE_BATCH;
 	c->mark_mask = CONF_DEF_MARK_MASK;
 	c->fail_mode = CONF_FAIL_CLOSED;
 	c->rule_priority = CONF_DEF_RULE_PRIORITY;

@@ -179,6 +179,8 @@ int conf_check(struct conf_parser *p)
 	if (ret == 0)
 		ret = conf_check_global(p);
 	if (ret == 0)
+		ret = conf_check_queues(p);
+	if (ret == 0)
 		ret = conf_check_domains(p);
 	if (ret == 0)
 		ret = conf_check_default(p);

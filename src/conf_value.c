@@ -72,7 +72,7 @@ char *conf_token(char **s)
 }
 
 /* Decimal or 0x-hex, nothing else (no sign, no octal). Too large reads as UINT64_MAX. */
-static int conf_num(const char *s, uint64_t *out)
+int conf_num(const char *s, uint64_t *out)
 {
 	int base = 10;
 	char *end;
@@ -107,7 +107,7 @@ static int conf_addr_parse(const char *s, struct pkt_addr *a)
 	return memcmp(a->a, zero, sizeof(zero)) ? 0 : -EINVAL;
 }
 
-static void *conf_field(struct conf_parser *p, const struct conf_key *k)
+void *conf_field(struct conf_parser *p, const struct conf_key *k)
 {
 	if (k->sect == SECT_GLOBAL)
 		return (char *)p->c + k->off;
@@ -119,8 +119,8 @@ struct conf_route *conf_cur(struct conf_parser *p)
 	return &p->c->routes[p->cur];
 }
 
-static int conf_range(struct conf_parser *p, const struct conf_key *k, const char *val,
-		      uint32_t *out)
+int conf_range(struct conf_parser *p, const struct conf_key *k, const char *val,
+	       uint32_t *out)
 {
 	uint64_t v;
 
@@ -140,16 +140,6 @@ static int conf_range(struct conf_parser *p, const struct conf_key *k, const cha
 int conf_key_u32(struct conf_parser *p, const struct conf_key *k, char *val)
 {
 	return conf_range(p, k, val, conf_field(p, k));
-}
-
-int conf_key_u16(struct conf_parser *p, const struct conf_key *k, char *val)
-{
-	uint32_t v;
-	int ret = conf_range(p, k, val, &v);
-
-	if (ret == 0)
-		*(uint16_t *)conf_field(p, k) = (uint16_t)v;
-	return ret;
 }
 
 int conf_key_bool(struct conf_parser *p, const struct conf_key *k, char *val)

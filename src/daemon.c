@@ -22,6 +22,7 @@
 #include <linux/netfilter.h>
 
 #include "addrmap.h"
+#include "brlock.h"
 #include "classify.h"
 #include "control.h"
 #include "daemon.h"
@@ -131,20 +132,6 @@ static int reroute_name(const char *name, void *ctx)
 	return policy_route_of_name(ctx, name, NULL);
 }
 
-static int daemon_swap_queue(struct daemon *d, const struct conf *c, char *err, size_t errlen)
-{
-	struct queue *q = queue_new(c->queue, c->fail_mode == CONF_FAIL_OPEN, err, errlen);
-	int ret;
-
-	if (!q)
-		return -EINVAL;
-	loop_fd_del(d->loop, queue_fd(d->q));
-	ret = loop_fd_add(d->loop, queue_fd(q), EPOLLIN, daemon_pkt_on_queue, d);
-	queue_free(d->q);
-	d->q = q;
-	return ret;
-}
-
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	const struct conf *old = policy_conf(d->policy);
@@ -152,14 +139,18 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	int ret;
 
 	log_info("reloading %s", d->conf_path);
-	if (daemon_load_policy(d->conf_path, &np, err, errlen) < 0) {
+	/* reading lists can take a while: the workers go on deciding meanwhile */
+	brlock_write_unlock(d->lock);
+	ret = daemon_load_policy(d->conf_path, &np, err, errlen);
+	brlock_write_lock(d->lock);
+	if (ret < 0) {
 		log_err("reload refused, the running configuration stays: %s", err);
 		return -EINVAL;
 	}
 	const struct conf *c = policy_conf(np);
 
-	if ((c->queue != old->queue || c->fail_mode != old->fail_mode) &&
-	    daemon_swap_queue(d, c, err, errlen) < 0)
+	if (!daemon_threads_same_layout(c, old) &&
+	    daemon_threads_relayout(d, c, old, err, errlen) < 0)
 		goto refuse;
 	if (nftrules_install(c, &d->qpath, err, errlen) < 0)
 		goto refuse;
@@ -249,14 +240,13 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 
 	d->am = addrmap_new_sized(c->max_entries, c->max_names ? c->max_names :
 				  (c->max_entries + 1) / 2, 0);
-	d->tcpdns = tcpdns_new(TCPDNS_SLOTS_DEFAULT, TCPDNS_BUF_DEFAULT, TCPDNS_IDLE_MS_DEFAULT);
 	d->learnlog = learnlog_new(LEARNLOG_EVENTS);
 	if (c->per_client && c->n_lan_ifs)
 		d->pcmap = addrmap_new_sized(c->max_entries, c->max_names ? c->max_names :
 					     (c->max_entries + 1) / 2, 0);
 	d->loop = loop_new();
 	d->rm = route_mgr_new(err, errlen);
-	if (!d->am || !d->loop || !d->rm || !d->tcpdns || !d->learnlog ||
+	if (!d->am || !d->loop || !d->rm || !d->learnlog ||
 	    (c->per_client && c->n_lan_ifs && !d->pcmap)) {
 		if (!d->rm)
 			return -EIO;
@@ -275,18 +265,16 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	ret = daemon_fresh_start(d, true, err, errlen);
 	if (ret)
 		return ret;
-	d->q = queue_new(c->queue, c->fail_mode == CONF_FAIL_OPEN, err, errlen);
-	if (!d->q)
-		return -EIO;
-	/* the queue has a reader before any rule sends packets to it */
+	/* bound (packets wait in the kernel until the workers start) before any rule sends
+	 * packets to the queues */
+	ret = daemon_threads_open(d, c, err, errlen);
+	if (ret)
+		return ret;
 	ret = nftrules_install(c, &d->qpath, err, errlen);
 	if (ret)
 		return ret;
-	log_info("queue %u bound, nftables queue path: %s", c->queue,
-		 nftrules_queue_path_name(d->qpath));
-	ret = loop_fd_add(d->loop, queue_fd(d->q), EPOLLIN, daemon_pkt_on_queue, d);
-	if (!ret)
-		ret = loop_fd_add(d->loop, route_mgr_fd(d->rm), EPOLLIN, on_route_event, d);
+	log_info("nftables queue path: %s", nftrules_queue_path_name(d->qpath));
+	ret = loop_fd_add(d->loop, route_mgr_fd(d->rm), EPOLLIN, on_route_event, d);
 	if (ret) {
 		snprintf(err, errlen, "event loop: %s", util_strerr(ret));
 		return ret;
@@ -298,6 +286,8 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 		ret = daemon_drop_privileges(c, err, errlen);
 	d->started_ms = util_now_ms();
 	d->loaded_at = time(NULL);
+	if (!ret)
+		ret = daemon_threads_run(d, c, err, errlen);
 	return ret;
 }
 
@@ -309,10 +299,9 @@ static void daemon_stop(struct daemon *d)
 	d->ctl = NULL;
 	/* keep-blackhole routes keep their restore rules: open connections stay in their
 	 * route (blackholed) instead of leaving in clear until the next start */
-	if (d->q && nftrules_install_kept(policy_conf(d->policy), err, sizeof(err)) < 0)
+	if (d->n_pkts && nftrules_install_kept(policy_conf(d->policy), err, sizeof(err)) < 0)
 		log_err("%s", err);
-	queue_free(d->q);
-	d->q = NULL;
+	daemon_threads_close(d);
 	if (d->rm)
 		route_mgr_remove(d->rm, true);
 	daemon_svm_restore(d);
@@ -321,7 +310,6 @@ static void daemon_stop(struct daemon *d)
 		daemon_cache_save(d, false);
 	daemon_fresh_stop(d);
 	loop_free(d->loop);
-	tcpdns_free(d->tcpdns);
 	learnlog_free(d->learnlog);
 	addrmap_free(d->pcmap);
 	addrmap_free(d->am);
@@ -330,10 +318,14 @@ static void daemon_stop(struct daemon *d)
 
 static void daemon_log_stats(const struct daemon *d)
 {
+	struct daemon_stats st;
+	uint64_t flows[DAEMON_ROUTE_SLOTS], dropped;
+
+	daemon_threads_totals(d, &st, flows, &dropped);
 	log_info("stopped: %" PRIu64 " flows (%" PRIu64 " routed), %" PRIu64 " DNS replies "
 		 "(%" PRIu64 " malformed), %" PRIu64 " addresses learned, %" PRIu64
-		 " bad packets", d->st.flows, d->st.flows_routed, d->st.dns_replies,
-		 d->st.dns_bad, d->st.dns_learned, d->st.pkt_bad);
+		 " bad packets", st.flows, st.flows_routed, st.dns_replies, st.dns_bad,
+		 st.dns_learned, st.pkt_bad);
 }
 
 static void daemon_signals(sigset_t *wait_mask)
@@ -381,9 +373,17 @@ int daemon_run(const char *conf_path)
 			log_err("event loop: %s", util_strerr(ret));
 			break;
 		}
-		if (sig_reload) {
+		if (sig_reload && d.lock) {
 			sig_reload = 0;
+			brlock_write_lock(d.lock);
 			daemon_reload(&d, err, sizeof(err));
+			if (d.lock)
+				brlock_write_unlock(d.lock);
+		}
+		if (!d.n_pkts) {
+			log_err("no queue is bound any more: stopping");
+			ret = -EIO;
+			break;
 		}
 	}
 	daemon_log_stats(&d);

@@ -58,13 +58,18 @@ void daemon_flows_sync(struct daemon *d)
 		same = !strcmp(d->route_flows_of[i], i < n ? c->routes[i].name : "");
 	if (same)
 		return;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < DAEMON_ROUTE_SLOTS; j++)
-			if (!strcmp(d->route_flows_of[j], c->routes[i].name)) {
-				flows[i] = d->route_flows[j];
-				break;
-			}
-	memcpy(d->route_flows, flows, sizeof(flows));
+	for (size_t k = 0; k < d->n_pkts; k++) {
+		uint64_t *have = d->pkts[k]->route_flows;
+
+		memset(flows, 0, sizeof(flows));
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < DAEMON_ROUTE_SLOTS; j++)
+				if (!strcmp(d->route_flows_of[j], c->routes[i].name)) {
+					flows[i] = have[j];
+					break;
+				}
+		memcpy(have, flows, sizeof(flows));
+	}
 	flows_names_set(d);
 }
 

@@ -261,6 +261,23 @@ void daemon_fresh_used(struct daemon *d, const struct pkt_addr *dst,
 		fresh_arm(d);
 }
 
+void daemon_fresh_used_addr(struct daemon *d, const struct pkt_addr *dst, uint64_t now_ms)
+{
+	struct addrmap_entry e;
+
+	if (addrmap_lookup(d->am, dst, now_ms, &e) < 0)
+		return;
+	addrmap_touch(d->am, dst, now_ms);
+	if (d->fresh && refresh_used(d->fresh->rf, e.name, e.expires_ms, now_ms) == 0)
+		fresh_arm(d);
+}
+
+void daemon_fresh_rearm(struct daemon *d)
+{
+	if (d->fresh)
+		fresh_arm(d);
+}
+
 void daemon_fresh_learned(struct daemon *d, const struct dns_reply *reply, uint64_t now_ms)
 {
 	const struct conf *c = policy_conf(d->policy);

@@ -9,6 +9,7 @@
 #include <linux/netfilter.h>
 
 #include "addrmap.h"
+#include "brlock.h"
 #include "classify.h"
 #include "control.h"
 #include "daemon_int.h"
@@ -29,26 +30,55 @@ static bool daemon_wants_events(const struct daemon *d)
 	return control_monitoring(d->ctl) || policy_conf(d->policy)->log_flows;
 }
 
-static void daemon_publish(struct daemon *d, struct flowlog_event *ev, const struct pkt_info *pi)
+static void daemon_publish_now(struct daemon *d, const struct flowlog_event *ev)
 {
 	char line[FLOWLOG_LINE_MAX];
 
-	ev->src = pi->src;
-	ev->dst = pi->dst;
-	ev->sport = pi->sport;
-	ev->dport = pi->dport;
-	ev->l4proto = pi->l4proto;
-	flowlog_event_stamp(ev);
 	/* the journal stamps lines itself: skip "HH:MM:SS.uuuuuu " */
 	if (policy_conf(d->policy)->log_flows && flowlog_format_text(ev, true, line, sizeof(line)) > 16)
 		log_info("%s", line + 16);
 	control_publish(d->ctl, ev);
 }
 
+/* A worker keeps the event, strings and all, until the main thread drains it. */
+static void daemon_defer_event(struct daemon_pkt *pc, const struct flowlog_event *ev)
+{
+	struct daemon_event *de;
+
+	if (pc->n_evs == DAEMON_EVENTS_MAX) {
+		pc->events_dropped++;
+		return;
+	}
+	de = &pc->evs[pc->n_evs++];
+	de->ev = *ev;
+	util_strlcpy(de->domain, ev->domain ? ev->domain : "", sizeof(de->domain));
+	util_strlcpy(de->route, ev->route ? ev->route : "", sizeof(de->route));
+	util_strlcpy(de->reason, ev->reason ? ev->reason : "", sizeof(de->reason));
+	de->ev.domain = de->domain;
+	de->ev.route = de->route;
+	de->ev.reason = de->reason;
+}
+
+static void daemon_publish(struct daemon_pkt *pc, struct flowlog_event *ev,
+			   const struct pkt_info *pi)
+{
+	ev->src = pi->src;
+	ev->dst = pi->dst;
+	ev->sport = pi->sport;
+	ev->dport = pi->dport;
+	ev->l4proto = pi->l4proto;
+	flowlog_event_stamp(ev);
+	if (pc->deferred)
+		daemon_defer_event(pc, ev);
+	else
+		daemon_publish_now(pc->d, ev);
+}
+
 /* One dns-answer event per address, with the route the most specific rule gives. */
-static void daemon_dns_events(struct daemon *d, const struct pkt_info *pi,
+static void daemon_dns_events(struct daemon_pkt *pc, const struct pkt_info *pi,
 			      const struct dns_reply *r)
 {
+	struct daemon *d = pc->d;
 	const struct conf *c = policy_conf(d->policy);
 	char reason[DNS_NAME_MAX + 8] = "";
 	size_t best = 0;
@@ -78,13 +108,14 @@ static void daemon_dns_events(struct daemon *d, const struct pkt_info *pi,
 
 		ev.answer.family = a->family;
 		memcpy(ev.answer.a, a->a, sizeof(ev.answer.a));
-		daemon_publish(d, &ev, pi);
+		daemon_publish(pc, &ev, pi);
 	}
 }
 
-static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
+static void daemon_flow_event(struct daemon_pkt *pc, const struct pkt_info *pi,
 			      const struct classify_result *res)
 {
+	struct daemon *d = pc->d;
 	char reason[DNS_NAME_MAX + 16];
 	struct flowlog_event ev = {
 		.kind = FLOWLOG_FLOW,
@@ -96,11 +127,11 @@ static void daemon_flow_event(struct daemon *d, const struct pkt_info *pi,
 
 	snprintf(reason, sizeof(reason), "%s%s%s", classify_reason_name(res->reason),
 		 res->name ? " " : "", res->name ? res->name : "");
-	daemon_publish(d, &ev, pi);
+	daemon_publish(pc, &ev, pi);
 }
 
 struct dns_msg_ctx {
-	struct daemon *d;
+	struct daemon_pkt *pc;
 	const struct pkt_info *pi;
 	bool forwarded;		/* a reply on its way to a LAN host */
 };
@@ -109,34 +140,35 @@ struct dns_msg_ctx {
 static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct dns_msg_ctx *m = ctx;
-	struct daemon *d = m->d;
-	struct dns_reply *reply = &d->reply;
+	struct daemon_pkt *pc = m->pc;
+	struct daemon *d = pc->d;
+	struct dns_reply *reply = &pc->reply;
 	uint64_t now = util_now_ms();
 	int ret;
 
 	if (len == 0)
 		return;
-	d->st.dns_replies++;
+	pc->st.dns_replies++;
 	ret = dns_parse_reply(msg, len, reply);
 	if (ret == DNS_E_RCODE)
 		return;
 	if (ret < 0) {
-		d->st.dns_bad++;
+		pc->st.dns_bad++;
 		log_debug("malformed DNS reply (%s), released unchanged", dns_strerror(ret));
 		if (daemon_wants_events(d)) {
 			struct flowlog_event ev = { .kind = FLOWLOG_DNS_MALFORMED,
 						    .reason = dns_strerror(ret) };
 
-			daemon_publish(d, &ev, m->pi);
+			daemon_publish(pc, &ev, m->pi);
 		}
 		return;
 	}
 	if (daemon_wants_events(d))
-		daemon_dns_events(d, m->pi, reply);
+		daemon_dns_events(pc, m->pi, reply);
 	if (m->forwarded && d->pcmap)
 		classify_dns_learn_client(d->policy, d->am, d->pcmap, &m->pi->dst, reply, now);
 	ret = classify_dns_learn(d->policy, d->am, reply, now);
-	d->st.dns_learned += (uint64_t)ret;
+	pc->st.dns_learned += (uint64_t)ret;
 	if (ret > 0) {
 		time_t when = time(NULL);
 
@@ -151,12 +183,12 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	}
 }
 
-static void daemon_dns_reply(struct daemon *d, const struct pkt_info *pi, bool forwarded)
+static void daemon_dns_reply(struct daemon_pkt *pc, const struct pkt_info *pi, bool forwarded)
 {
-	struct dns_msg_ctx m = { d, pi, forwarded };
+	struct dns_msg_ctx m = { pc, pi, forwarded };
 
-	if (pi->l4proto == IPPROTO_TCP)
-		tcpdns_feed(d->tcpdns, pi, util_now_ms(), daemon_dns_msg, &m);
+	if (pi->l4proto == IPPROTO_TCP && pc->tcpdns)
+		tcpdns_feed(pc->tcpdns, pi, util_now_ms(), daemon_dns_msg, &m);
 	else if (pi->l4proto == IPPROTO_UDP)
 		daemon_dns_msg(&m, pi->payload, pi->payload_len);
 }
@@ -189,53 +221,95 @@ static bool daemon_dns_query(struct daemon *d, const struct pkt_info *pi, uint32
 	return classify_dns_query(d->policy, &q, mark, res);
 }
 
-static uint32_t daemon_decide(void *ctx, const struct queue_pkt *qp)
+/* A worker leaves the address for the main thread, once a second per address at most. */
+static void daemon_defer_used(struct daemon_pkt *pc, const struct pkt_addr *dst, uint64_t now)
 {
-	struct daemon *d = ctx;
+	uint64_t lo, hi;
+	uint32_t *seen, sec = (uint32_t)(now / 1000) + 1;
+
+	memcpy(&lo, dst->a, sizeof(lo));
+	memcpy(&hi, dst->a + 8, sizeof(hi));
+	seen = &pc->recent[util_mix64(lo ^ util_mix64(hi)) % DAEMON_RECENT];
+
+	if (*seen == sec || pc->n_used == DAEMON_USED_MAX)
+		return;
+	*seen = sec;
+	pc->used[pc->n_used++] = (struct daemon_used){ *dst, now };
+}
+
+uint32_t daemon_pkt_decide(void *ctx, const struct queue_pkt *qp)
+{
+	struct daemon_pkt *pc = ctx;
+	struct daemon *d = pc->d;
 	struct classify_result res;
 	struct pkt_info pi;
 	uint64_t now;
 
 	if (pkt_parse(qp->data, qp->len, &pi) < 0) {
-		d->st.pkt_bad++;
+		pc->st.pkt_bad++;
 		return qp->mark;
 	}
 	/* DNS replies are queued from input (for this host) and forward (for LAN clients);
 	 * new connections from output (this host) and prerouting (LAN, gateway mode) */
 	if (qp->hook == NF_INET_LOCAL_IN || qp->hook == NF_INET_FORWARD) {
-		if (pi.sport == 53)
-			daemon_dns_reply(d, &pi, qp->hook == NF_INET_FORWARD);
+		/* only the thread holding the write side learns (a ruleset of another layout
+		 * could send replies to a new-flow worker for a moment during a reload) */
+		if (pi.sport == 53 && pc->slot == DAEMON_WRITER)
+			daemon_dns_reply(pc, &pi, qp->hook == NF_INET_FORWARD);
 		return qp->mark;
 	}
-	d->st.flows++;
+	pc->st.flows++;
 	now = util_now_ms();
 	if (!daemon_dns_query(d, &pi, qp->mark, &res)) {
 		if (d->pcmap && qp->hook == NF_INET_PRE_ROUTING)
 			classify_flow_client(d->policy, d->am, d->pcmap, &pi, qp->mark, now, &res);
 		else
 			classify_flow(d->policy, d->am, &pi, qp->mark, now, &res);
-		if (res.reason == CLASSIFY_LEARNED)
+		if (res.reason == CLASSIFY_LEARNED && pc->deferred)
+			daemon_defer_used(pc, &pi.dst, now);
+		else if (res.reason == CLASSIFY_LEARNED)
 			daemon_fresh_used(d, &pi.dst, &res, now);
 	}
 	if (res.route >= 0)
-		d->st.flows_routed++;
-	daemon_route_count(d, res.route);
+		pc->st.flows_routed++;
+	daemon_route_count(pc, res.route);
 	if (log_enabled(LOG_DEBUG))
 		daemon_log_flow(d, &pi, &res);
 	if (daemon_wants_events(d))
-		daemon_flow_event(d, &pi, &res);
+		daemon_flow_event(pc, &pi, &res);
 	return res.mark;
 }
 
-void daemon_pkt_on_queue(void *ctx, int fd, uint32_t events)
+void daemon_pkt_batch(void *ctx, bool begin)
 {
-	struct daemon *d = ctx;
-	int ret;
+	struct daemon_pkt *pc = ctx;
+	struct brlock *b = pc->d->lock;
 
-	(void)fd;
-	(void)events;
-	ret = queue_process(d->q, daemon_decide, d);
-	if (ret < 0)
-		log_warn("queue %u: sending verdicts: %s", queue_num(d->q), util_strerr(ret));
+	if (pc->slot == DAEMON_WRITER && begin)
+		brlock_write_lock(b);
+	else if (pc->slot == DAEMON_WRITER)
+		brlock_write_unlock(b);
+	else if (begin)
+		brlock_read_lock(b, pc->slot);
+	else
+		brlock_read_unlock(b, pc->slot);
 }
 
+void daemon_pkt_drain_one(struct daemon *d, struct daemon_pkt *pc)
+{
+	for (size_t k = 0; k < pc->n_used; k++)
+		daemon_fresh_used_addr(d, &pc->used[k].dst, pc->used[k].now_ms);
+	for (size_t k = 0; k < pc->n_evs; k++)
+		daemon_publish_now(d, &pc->evs[k].ev);
+	pc->n_used = 0;
+	pc->n_evs = 0;
+}
+
+void daemon_pkt_drain(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_pkts; i++)
+		if (d->pkts[i]->deferred)
+			daemon_pkt_drain_one(d, d->pkts[i]);
+	/* the DNS worker may have moved a name's refresh earlier */
+	daemon_fresh_rearm(d);
+}

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "route.h"
 #include "util.h"
+#include "worker.h"
 
 #define ISO_MAX 40
 #define LIST_SHOWN 16		/* networks/sources listed per route in text */
@@ -87,30 +88,134 @@ static const char *ports_str(const struct conf_ports *p, char *buf, size_t size)
 
 /* ---- status ---- */
 
+/* One kernel queue of the layout. */
+struct status_queue {
+	uint16_t num;
+	const char *role;		/* "new connections", "DNS replies", or both */
+	int cpu;			/* its worker's CPU when pinned, else -1 */
+	bool own;			/* qs is this queue's own (not shared with the next) */
+	struct queue_stats qs;
+	struct queue_kstats ks;
+	int kret;			/* queue_kernel_stats: 0 or -errno */
+};
+
+#define STATUS_QUEUES_MAX 80
+
 /* Everything `status` reports beyond the configuration, gathered once. */
 struct status_data {
 	uint64_t uptime_s;
 	char started[ISO_MAX], loaded[ISO_MAX];
-	struct queue_stats qs;
-	struct queue_kstats ks;
-	int kret;			/* queue_kernel_stats: 0 or -errno */
+	struct queue_stats qs;		/* all queues added up */
+	struct queue_kstats ks;		/* the kernel's counters, all queues added up */
+	int kret;			/* 0, or the first queue_kernel_stats error */
+	struct status_queue q[STATUS_QUEUES_MAX];
+	size_t n_q;
+	struct daemon_stats st;
+	uint64_t flows[DAEMON_ROUTE_SLOTS];
+	uint64_t events_dropped;
 	struct control_stats cs;
 	uint64_t lookups, failures;
 };
 
-static void status_gather(struct daemon *d, struct status_data *s)
+static void status_add_queue(struct status_data *s, uint16_t num, const char *role, int cpu,
+			     const struct queue_stats *qs)
+{
+	struct status_queue *q = &s->q[s->n_q++];
+
+	*q = (struct status_queue){ .num = num, .role = role, .cpu = cpu, .own = qs != NULL };
+	if (qs)
+		q->qs = *qs;
+	q->kret = queue_kernel_stats(num, &q->ks);
+	if (q->kret && !s->kret)
+		s->kret = q->kret;
+	s->ks.queue_total += q->ks.queue_total;
+	s->ks.queue_dropped += q->ks.queue_dropped;
+	s->ks.user_dropped += q->ks.user_dropped;
+	s->ks.id_sequence += q->ks.id_sequence;
+}
+
+static void status_queues(struct daemon *d, struct status_data *s)
 {
 	const struct conf *c = policy_conf(d->policy);
 
+	memset(&s->qs, 0, sizeof(s->qs));
+	memset(&s->ks, 0, sizeof(s->ks));
+	s->kret = 0;
+	s->n_q = 0;
+	for (size_t i = 0; i < d->n_pkts && s->n_q + 2 <= STATUS_QUEUES_MAX; i++) {
+		const struct daemon_pkt *pc = d->pkts[i];
+		struct queue_stats qs;
+
+		queue_get_stats(pc->q, &qs);
+		s->qs.packets += qs.packets;
+		s->qs.verdicts += qs.verdicts;
+		if (d->workers)
+			status_add_queue(s, queue_num(pc->q), pc->slot == DAEMON_WRITER ?
+					 "DNS replies" : "new connections",
+					 pc->w ? worker_cpu(pc->w) : -1, &qs);
+		else if (c->dns_queue >= 0) {
+			status_add_queue(s, queue_num(pc->q), "new connections", -1, &qs);
+			status_add_queue(s, (uint16_t)c->dns_queue, "DNS replies", -1, NULL);
+		} else {
+			status_add_queue(s, queue_num(pc->q), "new connections and DNS replies", -1,
+					 &qs);
+		}
+	}
+}
+
+static void status_gather(struct daemon *d, struct status_data *s)
+{
 	daemon_flows_sync(d);
 	s->uptime_s = (util_now_ms() - d->started_ms) / 1000;
 	iso_time(time(NULL) - (time_t)s->uptime_s, s->started, sizeof(s->started));
 	iso_time(d->loaded_at, s->loaded, sizeof(s->loaded));
-	queue_get_stats(d->q, &s->qs);
-	memset(&s->ks, 0, sizeof(s->ks));
-	s->kret = queue_kernel_stats(c->queue, &s->ks);
+	status_queues(d, s);
+	daemon_threads_totals(d, &s->st, s->flows, &s->events_dropped);
 	control_get_stats(d->ctl, &s->cs);
 	daemon_fresh_stats(d, &s->lookups, &s->failures);
+}
+
+static void status_kernel_text(int kret, const struct queue_kstats *ks, FILE *out)
+{
+	if (kret == 0)
+		fprintf(out, "; kernel: %u queued, %u waiting, %u queue drops, %u user drops\n",
+			ks->id_sequence, ks->queue_total, ks->queue_dropped, ks->user_dropped);
+	else
+		fprintf(out, "; kernel counters unavailable (%s)\n", util_strerr(kret));
+}
+
+static void status_queues_text(struct daemon *d, const struct status_data *s, FILE *out)
+{
+	const struct conf *c = policy_conf(d->policy);
+
+	if (s->n_q == 1) {
+		fprintf(out, "queue %u, %s path: %" PRIu64 " packets, %" PRIu64 " verdicts",
+			c->queue, nftrules_queue_path_name(d->qpath), s->qs.packets, s->qs.verdicts);
+		status_kernel_text(s->kret, &s->ks, out);
+		return;
+	}
+	if (d->workers)
+		fprintf(out, "queues %u-%u (%u workers, %s fanout), DNS replies on queue %d",
+			c->queue, c->queue + c->queue_count - 1, c->queue_count,
+			c->fanout_cpu ? "CPU" : "hash", c->dns_queue);
+	else
+		fprintf(out, "queue %u, DNS replies on queue %d, on the main thread", c->queue,
+			c->dns_queue);
+	fprintf(out, ", %s path: %" PRIu64 " packets, %" PRIu64 " verdicts",
+		nftrules_queue_path_name(d->qpath), s->qs.packets, s->qs.verdicts);
+	status_kernel_text(s->kret, &s->ks, out);
+	for (size_t i = 0; i < s->n_q; i++) {
+		const struct status_queue *q = &s->q[i];
+
+		fprintf(out, "  queue %u (%s", q->num, q->role);
+		if (q->cpu >= 0)
+			fprintf(out, ", CPU %d", q->cpu);
+		fprintf(out, ")");
+		if (q->own)
+			fprintf(out, ": %" PRIu64 " packets, %" PRIu64 " verdicts", q->qs.packets,
+				q->qs.verdicts);
+		status_kernel_text(q->kret, &q->ks, out);
+	}
 }
 
 static void status_global_text(struct daemon *d, const struct status_data *s, FILE *out)
@@ -121,18 +226,11 @@ static void status_global_text(struct daemon *d, const struct status_data *s, FI
 	duration_str(s->uptime_s, up, sizeof(up));
 	fprintf(out, "nfqroute %s, up %s (since %s)\n", PACKAGE_VERSION, up, s->started);
 	fprintf(out, "config %s, loaded %s\n", c->path, s->loaded);
-	fprintf(out, "queue %u, %s path: %" PRIu64 " packets, %" PRIu64 " verdicts", c->queue,
-		nftrules_queue_path_name(d->qpath), s->qs.packets, s->qs.verdicts);
-	if (s->kret == 0)
-		fprintf(out, "; kernel: %u queued, %u waiting, %u queue drops, %u user drops\n",
-			s->ks.id_sequence, s->ks.queue_total, s->ks.queue_dropped,
-			s->ks.user_dropped);
-	else
-		fprintf(out, "; kernel counters unavailable (%s)\n", util_strerr(s->kret));
-	fprintf(out, "connections: %" PRIu64 " decided, %" PRIu64 " routed\n", d->st.flows,
-		d->st.flows_routed);
+	status_queues_text(d, s, out);
+	fprintf(out, "connections: %" PRIu64 " decided, %" PRIu64 " routed\n", s->st.flows,
+		s->st.flows_routed);
 	fprintf(out, "dns: %" PRIu64 " replies parsed, %" PRIu64 " malformed, %" PRIu64
-		" addresses learned\n", d->st.dns_replies, d->st.dns_bad, d->st.dns_learned);
+		" addresses learned\n", s->st.dns_replies, s->st.dns_bad, s->st.dns_learned);
 	fprintf(out, "learned: %zu addresses, %zu names, %zu KiB\n", addrmap_count(d->am),
 		addrmap_name_count(d->am), (addrmap_mem_bytes(d->am) + 1023) / 1024);
 	if (d->fresh)
@@ -142,7 +240,7 @@ static void status_global_text(struct daemon *d, const struct status_data *s, FI
 		fprintf(out, "refresh: off\n");
 	fprintf(out, "control: %u clients, %u monitors, %" PRIu64 " requests, %" PRIu64
 		" refused, %" PRIu64 " monitor lines dropped\n", s->cs.clients, s->cs.monitors,
-		s->cs.requests, s->cs.refused, s->cs.lines_dropped);
+		s->cs.requests, s->cs.refused, s->cs.lines_dropped + s->events_dropped);
 }
 
 static void text_prefixes(const char *what, const struct conf_prefix *p, size_t n, FILE *out)
@@ -171,7 +269,7 @@ static const char *gateway_str(const struct conf_route *r, char *buf, size_t siz
 	return buf;
 }
 
-static void status_route_text(struct daemon *d, size_t i, FILE *out)
+static void status_route_text(struct daemon *d, const uint64_t *flows, size_t i, FILE *out)
 {
 	const struct conf_route *r = &policy_conf(d->policy)->routes[i];
 	char gw[2 * INET6_ADDRSTRLEN + 2], buf[32];
@@ -182,7 +280,7 @@ static void status_route_text(struct daemon *d, size_t i, FILE *out)
 		gateway_str(r, gw, sizeof(gw)), r->table, r->mark,
 		r->fail_closed ? ", fail-closed" : "");
 	if (i < DAEMON_ROUTE_SLOTS)
-		fprintf(out, "  connections decided: %" PRIu64 "\n", d->route_flows[i]);
+		fprintf(out, "  connections decided: %" PRIu64 "\n", flows[i]);
 	fprintf(out, "  domains:");
 	for (size_t k = 0; k < r->n_domains; k++)
 		fprintf(out, " %s", r->domains[k]);
@@ -221,7 +319,7 @@ static void json_prefixes(FILE *out, const char *key, const struct conf_prefix *
 	fprintf(out, "],\"%s_count\":%zu", key, n);
 }
 
-static void status_route_json(struct daemon *d, size_t i, FILE *out)
+static void status_route_json(struct daemon *d, const uint64_t *flows, size_t i, FILE *out)
 {
 	const struct conf_route *r = &policy_conf(d->policy)->routes[i];
 	bool up = r->ifname[0] && route_link_is_up(d->rm, r->ifname);
@@ -237,7 +335,7 @@ static void status_route_json(struct daemon *d, size_t i, FILE *out)
 			pkt_addr_str(&r->gw6, a, sizeof(a)));
 	fprintf(out, "],\"table\":%u,\"mark\":%u,\"fail_closed\":%s,\"connections\":%" PRIu64,
 		r->table, r->mark, r->fail_closed ? "true" : "false",
-		i < DAEMON_ROUTE_SLOTS ? d->route_flows[i] : 0);
+		i < DAEMON_ROUTE_SLOTS ? flows[i] : 0);
 	json_strings(out, "domains", r->domains, r->n_domains);
 	json_strings(out, "domain_lists", r->lists, r->n_lists);
 	json_prefixes(out, "networks", r->networks, r->n_networks);
@@ -248,6 +346,38 @@ static void status_route_json(struct daemon *d, size_t i, FILE *out)
 	fprintf(out, "],\"inbound_interface\":");
 	json_str(out, r->inbound_if[0] ? r->inbound_if : NULL);
 	fputc('}', out);
+}
+
+static void status_kernel_json(int kret, const struct queue_kstats *ks, FILE *out)
+{
+	if (kret == 0)
+		fprintf(out, ",\"kernel\":{\"waiting\":%u,\"queue_dropped\":%u,\"user_dropped\":%u,"
+			"\"id_sequence\":%u}", ks->queue_total, ks->queue_dropped, ks->user_dropped,
+			ks->id_sequence);
+	else
+		fprintf(out, ",\"kernel\":null");
+}
+
+/* Every kernel queue of the layout (one with queue = N and DNS replies on it). */
+static void status_queues_json(const struct status_data *s, FILE *out)
+{
+	fprintf(out, ",\"queues\":[");
+	for (size_t i = 0; i < s->n_q; i++) {
+		const struct status_queue *q = &s->q[i];
+
+		fprintf(out, "%s{\"num\":%u,\"role\":\"%s\",\"cpu\":", i ? "," : "", q->num,
+			q->role);
+		if (q->cpu >= 0)
+			fprintf(out, "%d", q->cpu);
+		else
+			fprintf(out, "null");
+		if (q->own)
+			fprintf(out, ",\"packets\":%" PRIu64 ",\"verdicts\":%" PRIu64, q->qs.packets,
+				q->qs.verdicts);
+		status_kernel_json(q->kret, &q->ks, out);
+		fputc('}', out);
+	}
+	fputc(']', out);
 }
 
 static void status_global_json(struct daemon *d, const struct status_data *s, FILE *out)
@@ -261,15 +391,11 @@ static void status_global_json(struct daemon *d, const struct status_data *s, FI
 		PRIu64 ",\"verdicts\":%" PRIu64, s->loaded, c->queue,
 		d->qpath == NFTRULES_QUEUE_NATIVE ? "native" : "compat", s->qs.packets,
 		s->qs.verdicts);
-	if (s->kret == 0)
-		fprintf(out, ",\"kernel\":{\"waiting\":%u,\"queue_dropped\":%u,\"user_dropped\":%u,"
-			"\"id_sequence\":%u}}", s->ks.queue_total, s->ks.queue_dropped,
-			s->ks.user_dropped, s->ks.id_sequence);
-	else
-		fprintf(out, ",\"kernel\":null}");
+	status_kernel_json(s->kret, &s->ks, out);
+	fputc('}', out);
 	fprintf(out, ",\"flows\":%" PRIu64 ",\"flows_routed\":%" PRIu64 ",\"dns_replies\":%"
-		PRIu64 ",\"dns_malformed\":%" PRIu64 ",\"dns_learned\":%" PRIu64, d->st.flows,
-		d->st.flows_routed, d->st.dns_replies, d->st.dns_bad, d->st.dns_learned);
+		PRIu64 ",\"dns_malformed\":%" PRIu64 ",\"dns_learned\":%" PRIu64, s->st.flows,
+		s->st.flows_routed, s->st.dns_replies, s->st.dns_bad, s->st.dns_learned);
 	fprintf(out, ",\"learned\":%zu,\"learned_names\":%zu,\"learned_bytes\":%zu",
 		addrmap_count(d->am), addrmap_name_count(d->am), addrmap_mem_bytes(d->am));
 	fprintf(out, ",\"refresh\":{\"enabled\":%s,\"lookups\":%" PRIu64 ",\"failed\":%" PRIu64
@@ -277,7 +403,8 @@ static void status_global_json(struct daemon *d, const struct status_data *s, FI
 	fprintf(out, ",\"control\":{\"clients\":%u,\"monitors\":%u,\"requests\":%" PRIu64
 		",\"refused\":%" PRIu64 ",\"lines_sent\":%" PRIu64 ",\"lines_dropped\":%" PRIu64
 		"}", s->cs.clients, s->cs.monitors, s->cs.requests, s->cs.refused,
-		s->cs.lines_sent, s->cs.lines_dropped);
+		s->cs.lines_sent, s->cs.lines_dropped + s->events_dropped);
+	status_queues_json(s, out);
 }
 
 void daemon_status(struct daemon *d, bool json, FILE *out)
@@ -289,12 +416,12 @@ void daemon_status(struct daemon *d, bool json, FILE *out)
 	if (!json) {
 		status_global_text(d, &s, out);
 		for (size_t i = 0; i < c->n_routes; i++)
-			status_route_text(d, i, out);
+			status_route_text(d, s.flows, i, out);
 		return;
 	}
 	status_global_json(d, &s, out);
 	fprintf(out, ",\"routes\":[");
 	for (size_t i = 0; i < c->n_routes; i++)
-		status_route_json(d, i, out);
+		status_route_json(d, s.flows, i, out);
 	fprintf(out, "]}\n");
 }

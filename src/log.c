@@ -34,9 +34,11 @@ static void log_stderr(int prio, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	flockfile(stderr);	/* one line per message when packet threads log too */
 	fprintf(stderr, "%s.%06ld nfqroute %s: ", stamp, ts.tv_nsec / 1000, names[prio & 7]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void log_msg(int prio, const char *fmt, ...)

@@ -27,6 +27,8 @@ struct loop {
 	int epfd;
 	struct loop_fd fds[LOOP_FDS];
 	struct loop_timer timers[LOOP_TIMERS];
+	loop_guard_fn guard;
+	void *guard_ctx;
 };
 
 struct loop *loop_new(void)
@@ -131,6 +133,8 @@ int loop_run_once(struct loop *l, const sigset_t *sigmask)
 
 	if (n < 0)
 		return -errno;
+	if (l->guard)
+		l->guard(l->guard_ctx, true);
 	for (int i = 0; i < n; i++) {
 		struct loop_fd *f = evs[i].data.ptr;
 
@@ -139,5 +143,13 @@ int loop_run_once(struct loop *l, const sigset_t *sigmask)
 			f->fn(f->ctx, f->fd, evs[i].events);
 	}
 	loop_fire_timers(l);
+	if (l->guard)
+		l->guard(l->guard_ctx, false);
 	return 0;
+}
+
+void loop_set_guard(struct loop *l, loop_guard_fn fn, void *ctx)
+{
+	l->guard = fn;
+	l->guard_ctx = ctx;
 }

@@ -106,18 +106,24 @@ static int add_verdict(struct nftnl_rule *r, int verdict, const char *chain)
 	return expr_add(r, e);
 }
 
-static int add_queue(struct nftnl_rule *r, const struct plan *p, bool native)
+/* queue num s->lo, total s->hi - s->lo + 1, with the flags of s->val */
+static int add_queue(struct nftnl_rule *r, const struct plan_stmt *s, bool native)
 {
+	uint16_t total = (uint16_t)(s->hi - s->lo + 1);
+	bool bypass = s->val & PLAN_QUEUE_BYPASS, fanout = s->val & PLAN_QUEUE_FANOUT;
 	struct xt_NFQ_info_v3 *info;
 	struct nftnl_expr *e;
 
+	if (s->hi < s->lo)
+		return -EINVAL;
 	if (native) {
 		e = nftnl_expr_alloc("queue");
 		if (e) {
-			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, p->queue);
-			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, 1);
+			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, s->lo);
+			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, total);
 			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_FLAGS,
-					   p->bypass ? NFT_QUEUE_FLAG_BYPASS : 0);
+					   (bypass ? NFT_QUEUE_FLAG_BYPASS : 0) |
+					   (fanout ? NFT_QUEUE_FLAG_CPU_FANOUT : 0));
 		}
 		return expr_add(r, e);
 	}
@@ -129,9 +135,9 @@ static int add_queue(struct nftnl_rule *r, const struct plan *p, bool native)
 		nftnl_expr_free(e);
 		return -ENOMEM;
 	}
-	info->queuenum = p->queue;
-	info->queues_total = 1;
-	info->flags = p->bypass ? NFQ_FLAG_BYPASS : 0;
+	info->queuenum = s->lo;
+	info->queues_total = total;
+	info->flags = (bypass ? NFQ_FLAG_BYPASS : 0) | (fanout ? NFQ_FLAG_CPU_FANOUT : 0);
 	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
 	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
@@ -294,7 +300,7 @@ int nftexpr_stmt_add(struct nftnl_rule *r, const struct plan *p, const struct pl
 	case S_JUMP:
 		return add_verdict(r, NFT_JUMP, s->name);
 	case S_QUEUE:
-		return add_queue(r, p, native);
+		return add_queue(r, s, native);
 	case S_MASQ:
 		return expr_add(r, nftnl_expr_alloc("masq"));
 	}

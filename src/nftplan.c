@@ -10,6 +10,10 @@
  *               route mark are done; new connections go through `select`, then the queue.
  *   input, forward (filter): DNS replies (reply direction of tracked flows, sport 53) are
  *               queued so the classifier learns before the client sees them.
+ *
+ * New connections fan out over queue..queue+count-1 (queue = N-M: by address hash, or by
+ * CPU with queue-fanout = cpu); DNS replies always go to one queue, dns-queue or else the
+ * first, so one thread learns them in order.
  *   postrouting (filter, mangle): a new connection whose packet carries M gets M saved in
  *               its ct mark. It must be a later chain: an accept verdict ends the chain
  *               that queued the packet.
@@ -92,6 +96,18 @@ static void stmt(struct plan_rule *r, enum plan_op op, uint32_t val)
 static void stmt_name(struct plan_rule *r, enum plan_op op, const char *name, uint8_t proto)
 {
 	r->s[r->n++] = (struct plan_stmt){ .op = op, .name = name, .proto = proto };
+}
+
+/* queue num first..first + count - 1; CPU fanout only means something over several queues */
+static void stmt_queue(struct plan_ctx *x, struct plan_rule *r, uint16_t first, uint16_t count,
+		       bool fanout)
+{
+	uint32_t flags = x->p->bypass ? PLAN_QUEUE_BYPASS : 0;
+
+	if (fanout && count > 1)
+		flags |= PLAN_QUEUE_FANOUT;
+	r->s[r->n++] = (struct plan_stmt){ .op = S_QUEUE, .val = flags, .lo = first,
+					   .hi = (uint16_t)(first + count - 1) };
 }
 
 static size_t count_rules(const struct conf *c)
@@ -268,20 +284,22 @@ static void plan_classify(struct plan_ctx *x, size_t chain, const char *lan_if)
 		stmt(r, S_CTSTATE_NEW, 0);
 		if (lan_if)
 			stmt(r, S_FIB_NOT_LOCAL, 0);
-		stmt(r, S_QUEUE, 0);
+		stmt_queue(x, r, x->p->queue, x->p->queue_count, x->p->fanout_cpu);
 	}
 }
 
 static void plan_dns_replies(struct plan_ctx *x, size_t chain)
 {
 	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP };
+	/* one queue, never fanned out: one thread learns, in the order the replies come */
+	uint16_t dns = x->p->dns_queue >= 0 ? (uint16_t)x->p->dns_queue : x->p->queue;
 
 	for (size_t i = 0; i < 2; i++) {
 		struct plan_rule *r = plan_rule(x, chain);
 
 		stmt(r, S_CTDIR_REPLY, 0);
 		r->s[r->n++] = (struct plan_stmt){ .op = S_L4_SPORT, .proto = protos[i], .lo = 53 };
-		stmt(r, S_QUEUE, 0);
+		stmt_queue(x, r, dns, 1, false);
 	}
 }
 
@@ -466,6 +484,9 @@ int nftplan_build(const struct conf *c, struct plan *p, char *err, size_t errlen
 	p->conf = c;
 	p->mask = c->mark_mask;
 	p->queue = c->queue;
+	p->queue_count = c->queue_count ? c->queue_count : 1;
+	p->fanout_cpu = c->fanout_cpu;
+	p->dns_queue = c->dns_queue;
 	p->bypass = c->fail_mode == CONF_FAIL_OPEN;
 	p->cap_rules = count_rules(c);
 	p->rules = calloc(p->cap_rules, sizeof(*p->rules));
@@ -626,7 +647,13 @@ static void stmt_print(const struct plan *p, const struct plan_stmt *s, FILE *ou
 		fprintf(out, "jump %s", s->name);
 		break;
 	case S_QUEUE:
-		fprintf(out, "queue num %u%s", p->queue, p->bypass ? " bypass" : "");
+		fprintf(out, "queue num %u", s->lo);
+		if (s->hi != s->lo)
+			fprintf(out, "-%u", s->hi);
+		if (s->val)
+			fprintf(out, " %s%s%s", s->val & PLAN_QUEUE_BYPASS ? "bypass" : "",
+				s->val == (PLAN_QUEUE_BYPASS | PLAN_QUEUE_FANOUT) ? "," : "",
+				s->val & PLAN_QUEUE_FANOUT ? "fanout" : "");
 		break;
 	case S_MASQ:
 		fputs("masquerade", out);

@@ -263,8 +263,9 @@ void policy_print_summary(const struct policy *p, FILE *out)
 	const struct conf *c = p->conf;
 	size_t total[DOMAIN_KIND_COUNT];
 
-	fprintf(out, "%s: OK\nqueue %u, mark-mask 0x%x, fail-mode %s\n", c->path, c->queue,
-		c->mark_mask, c->fail_mode == CONF_FAIL_OPEN ? "open" : "closed");
+	fprintf(out, "%s: OK\nmark-mask 0x%x, fail-mode %s\n", c->path, c->mark_mask,
+		c->fail_mode == CONF_FAIL_OPEN ? "open" : "closed");
+	conf_queue_print(c, out);
 	fprintf(out, "precedence: inbound-interface, sources, ports, networks (longest prefix), "
 		"domains, then default (%s)\n", c->default_route >= 0 ?
 		c->routes[c->default_route].name : "none: unmatched traffic is left alone");

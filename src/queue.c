@@ -91,6 +91,7 @@ struct queue {
 	uint32_t batch;
 	bool coalesce;
 	uint8_t fail_verdict;	/* NF_ACCEPT (fail-open) or NF_DROP */
+	queue_batch_fn batch_fn;	/* around each batch's decisions, or NULL */
 	struct queue_stats stats;
 };
 
@@ -558,6 +559,11 @@ int queue_fd(const struct queue *q)
 	return q->epfd >= 0 ? q->epfd : q->qs[0].fd;
 }
 
+void queue_set_batch_fn(struct queue *q, queue_batch_fn fn)
+{
+	q->batch_fn = fn;
+}
+
 uint16_t queue_num(const struct queue *q)
 {
 	return q->qs[0].num;
@@ -565,7 +571,14 @@ uint16_t queue_num(const struct queue *q)
 
 void queue_get_stats(const struct queue *q, struct queue_stats *out)
 {
-	*out = q->stats;
+	/* another thread may read while the packet thread counts: every counter is an aligned
+	 * word, read whole; the set is not a snapshot of one instant */
+	const uint64_t *src = (const uint64_t *)&q->stats;
+	uint64_t *dst = (uint64_t *)out;
+
+	for (size_t i = 0; i < offsetof(struct queue_stats, rcvbuf) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	out->rcvbuf = __atomic_load_n(&q->stats.rcvbuf, __ATOMIC_RELAXED);
 }
 
 /* ---------------------------------------------------------------- the packet path */
@@ -650,6 +663,12 @@ static void qsock_drain(struct queue *q, struct qsock *s, size_t *n, int *handle
 	*n = 0;
 }
 
+static void queue_batch_mark(const struct queue *q, void *ctx, bool begin)
+{
+	if (q->batch_fn)
+		q->batch_fn(ctx, begin);
+}
+
 /* Receives up to a batch on one socket, decides, sends. Returns packets handled or -errno. */
 static int qsock_process(struct queue *q, struct qsock *s, queue_decide_fn decide, void *ctx)
 {
@@ -663,6 +682,8 @@ static int qsock_process(struct queue *q, struct qsock *s, queue_decide_fn decid
 			q->stats.recv_errors++;
 		return 0;
 	}
+	if (got > 0)
+		queue_batch_mark(q, ctx, true);
 	for (int i = 0; i < got; i++) {
 		const char *p = s->iov[i].iov_base;
 		size_t left = s->mmsg[i].msg_len;	/* copied: a cut message is short */
@@ -671,8 +692,11 @@ static int qsock_process(struct queue *q, struct qsock *s, queue_decide_fn decid
 			const struct nlmsghdr *nlh = (const void *)p;
 			size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
 
-			if (n == s->dec_cap)
+			if (n == s->dec_cap) {
+				queue_batch_mark(q, ctx, false);
 				qsock_drain(q, s, &n, &handled, &ret);
+				queue_batch_mark(q, ctx, true);
+			}
 			qsock_msg(q, s, nlh, left, decide, ctx, &n);
 			if (nlh->nlmsg_len < sizeof(*nlh) || step >= left)
 				break;
@@ -680,6 +704,8 @@ static int qsock_process(struct queue *q, struct qsock *s, queue_decide_fn decid
 			left -= step;
 		}
 	}
+	if (got > 0)
+		queue_batch_mark(q, ctx, false);
 	qsock_drain(q, s, &n, &handled, &ret);
 	return ret < 0 ? ret : handled;
 }

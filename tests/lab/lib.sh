@@ -475,7 +475,7 @@ write_conf() {
 	cat >"$f" <<EOF
 # nfqroute lab configuration ($LAB_NAME)
 [global]
-queue = 0
+queue = ${CONF_QUEUE:-0}
 mark-mask = $CONF_MASK
 fail-mode = closed
 rule-priority = 1000

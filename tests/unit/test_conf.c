@@ -204,6 +204,8 @@ static void test_defaults(void **state)
 
 	(void)state;
 	assert_int_equal(c->queue, 0);
+	assert_int_equal(c->queue_count, 1);
+	assert_int_equal(c->dns_queue, -1);
 	assert_int_equal(c->mark_mask, 0xff00);
 	assert_int_equal(c->fail_mode, CONF_FAIL_CLOSED);
 	assert_int_equal(c->rule_priority, 1000);
@@ -397,10 +399,14 @@ static const struct err_case err_cases[] = {
 	{ RT "[route vpn]\n", 5, "duplicate route vpn (first at line 1)" },
 	/* global values */
 	{ "[global]\nqueue = 65536\n", 2, "queue 65536 is out of range (0-65535)" },
-	{ "[global]\nqueue = -1\n", 2, "queue -1 is not a number" },
-	{ "[global]\nqueue = 12abc\n", 2, "queue 12abc is not a number" },
-	{ "[global]\nqueue = 0x\n", 2, "queue 0x is not a number" },
-	{ "[global]\nqueue = +1\n", 2, "queue +1 is not a number" },
+	{ "[global]\nqueue = -1\n", 2,
+	  "queue -1 is not a queue number or a range FIRST-LAST" },
+	{ "[global]\nqueue = 12abc\n", 2,
+	  "queue 12abc is not a queue number or a range FIRST-LAST" },
+	{ "[global]\nqueue = 0x\n", 2,
+	  "queue 0x is not a queue number or a range FIRST-LAST" },
+	{ "[global]\nqueue = +1\n", 2,
+	  "queue +1 is not a queue number or a range FIRST-LAST" },
 	{ "[global]\nmark-mask = 0\n", 2, "mark-mask must not be 0" },
 	{ "[global]\nmark-mask = 0x100000000\n", 2,
 	  "mark-mask 0x100000000 does not fit in 32 bits" },

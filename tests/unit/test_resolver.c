@@ -544,7 +544,9 @@ static void test_timeout(void **state)
 	assert_int_equal(res.calls, 1);
 	assert_int_equal(res.status, -ETIMEDOUT);
 	assert_true(took >= 150 && took < 3000);
-	assert_true(x->ticks >= 5);	/* the loop was never blocked */
+	/* the loop was never blocked (a blocked one ticks once at most; a loaded machine may
+	 * let fewer than the 20 ticks of 200 ms pass) */
+	assert_true(x->ticks >= 2);
 	assert_true(x->dns.queries[0] >= 1);
 }
 

@@ -1,0 +1,110 @@
+#!/bin/bash
+# Issue 7, several queues: with `queue = 0-1` new connections fan out over queues 0 and 1
+# (one worker thread each, pinned) and DNS replies come on queue 2 to the one thread that
+# learns. Checked from outside: the kernel's queue table shows the three queues bound and
+# both new-flow queues receiving packets; the first connection to each of 24 freshly
+# resolved addresses leaves through the tunnel (the address learned on the DNS thread was
+# visible to whichever worker decided the flow), unrouted names leave directly; a reload
+# to `queue = 0` and then to `queue = 3-4` moves the queues and keeps routing; stop
+# unbinds every queue and leaves the host as it was.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+N=24
+ctl() { in_host_nfq "$NFQROUTE" "$@"; }
+
+# bound_queues: the queue numbers bound in host, sorted, on one line
+bound_queues() {
+	in_host cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '{ print $1 }' |
+		sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# queue_seq Q: packets the kernel handed to queue Q since it was bound (0 if unbound)
+queue_seq() {
+	in_host cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
+		awk -v q="$1" '$1 == q { s = $8 } END { print s + 0 }'
+}
+
+expect_queues() {
+	local want=$1 got
+	wait_for 3 eval '[ "$(bound_queues)" = "$want" ]'
+	got=$(bound_queues)
+	assert_eq "$2: bound queues" "$want" "$got"
+}
+
+addr_of() { echo "10.96.0.$1"; }
+name_of() { echo "f10-96-0-$1.s.mq.test"; }
+
+# every name is new to nfqroute when fetched (dig-less: curl resolves it first), so its
+# first connection follows its answer
+fetch_all() {
+	local tag=$1 i bad=0 seen
+	for i in $(seq 1 $N); do
+		seen=$(fetch "$(name_of "$i")" -4)
+		if [ "$seen" != "$VPN_ADDR4" ]; then
+			fail "$tag: $(name_of "$i") -> server saw '${seen:-nothing}', not the tunnel"
+			bad=$((bad + 1))
+		fi
+	done
+	[ "$bad" -eq 0 ] && ok "$tag: first connection to each of $N new addresses via the tunnel"
+}
+
+lab_up
+lab_dns_restart "+synth-domain=s.mq.test,10.96.0.0/16,f"
+addrs=
+for i in $(seq 1 $N); do
+	ip -n "$NS_ISP" addr add "$(addr_of "$i")/32" dev lo || die "cannot add $(addr_of "$i")"
+	addrs="$addrs $(addr_of "$i")"
+done
+# shellcheck disable=SC2086 # one argument per address
+lab_echo "$NS_ISP" web-mq $addrs
+host_snapshot "$LAB_TMP/before"
+
+CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes
+refresh = no
+cache = none" write_conf
+nfq_start
+expect_queues "0 1 2" "queue = 0-1"
+fetch_all "queue = 0-1"
+assert_direct api.ipify.org
+assert_direct ifconfig.me
+q0=$(queue_seq 0) q1=$(queue_seq 1) q2=$(queue_seq 2)
+note "packets per queue: 0: $q0, 1: $q1, 2 (DNS): $q2"
+if [ "$q0" -gt 0 ] && [ "$q1" -gt 0 ]; then
+	ok "new connections reached both queues ($q0 and $q1 packets)"
+else
+	fail "new connections did not fan out: queue 0 $q0, queue 1 $q1 packets"
+fi
+if [ "$q2" -ge "$N" ]; then
+	ok "DNS replies came on queue 2 ($q2 packets)"
+else
+	fail "queue 2 saw $q2 packets, expected at least $N DNS replies"
+fi
+st=$LAB_TMP/status.json
+ctl status --json >"$st" || fail "status --json failed"
+nq=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["queues"]), sum(q.get("packets",0) for q in d["queues"]))' "$st" 2>&1)
+assert_eq "status lists the three queues" 3 "${nq%% *}"
+
+# a different layout on reload: everything on queue 0, then queues 3-4 with DNS on 5
+sed -i 's/^queue = .*/queue = 0/' "$LAB_CONF"
+nfq_reload
+expect_queues "0" "reload to queue = 0"
+ctl flush >/dev/null || fail "flush failed"	# each fetch needs its answer again
+fetch_all "after reload to queue = 0"
+sed -i 's/^queue = .*/queue = 3-4/' "$LAB_CONF"
+nfq_reload
+expect_queues "3 4 5" "reload to queue = 3-4"
+ctl flush >/dev/null || fail "flush failed"
+fetch_all "after reload to queue = 3-4"
+assert_direct api.ipify.org
+nfq_alive && ok "nfqroute still running" || fail "nfqroute died"
+
+nfq_stop
+expect_queues "" "after stop"
+host_snapshot "$LAB_TMP/after"
+if snapshot_diff "$LAB_TMP/before" "$LAB_TMP/after" >"$LAB_TMP/diff"; then
+	ok "host as before: nftables, rules, routes, sysctls"
+else
+	fail "host changed: $(cat "$LAB_TMP/diff")"
+fi
+lab_result
