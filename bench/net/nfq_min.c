@@ -9,11 +9,13 @@
  *     one NFQNL_MSG_VERDICT_BATCH for the highest id (-v batch; only possible when every
  *     packet gets the same verdict and mark), or one sendto per packet (-v single);
  *   - copy range -c bytes (default 128: headers are all a new-flow decision needs);
- *   - large receive buffer, NETLINK_NO_ENOBUFS, NFQA_CFG_F_GSO.
+ *   - large receive buffer, NETLINK_NO_ENOBUFS, NFQA_CFG_F_GSO;
+ *   - optionally -w NS: spin NS nanoseconds per packet before its verdict, a stand-in for a
+ *     consumer's own per-packet work (a reader that is the bottleneck, not the kernel).
  *
  * Runs until SIGTERM/SIGINT, then prints one JSON object with its counters on stdout.
  * Usage: nfq_min [-q QUEUE] [-m MARK] [-b BATCH] [-c COPY] [-l QMAXLEN] [-r RCVBUF]
- *                [-v concat|batch|single] [-R mmsg|loop]
+ *                [-v concat|batch|single] [-R mmsg|loop] [-w NS]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -48,6 +51,7 @@ struct opts {
 	int rcvbuf;
 	enum vmode vmode;
 	int use_mmsg;
+	long spin_ns;
 };
 
 struct counters {
@@ -105,7 +109,7 @@ static long long pkt_id(const struct nlmsghdr *nlh)
 static int usage(void)
 {
 	fprintf(stderr, "usage: nfq_min [-q QUEUE] [-m MARK] [-b BATCH] [-c COPY] [-l QMAXLEN] "
-		"[-r RCVBUF] [-v concat|batch|single] [-R mmsg|loop]\n");
+		"[-r RCVBUF] [-v concat|batch|single] [-R mmsg|loop] [-w NS]\n");
 	return 2;
 }
 
@@ -115,7 +119,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .queue = 0, .batch = 256, .copy = 128, .qmaxlen = 4096,
 			    .mark = 0x100, .rcvbuf = 8 << 20, .vmode = V_CONCAT, .use_mmsg = 1 };
-	while ((ch = getopt(argc, argv, "q:m:b:c:l:r:v:R:")) != -1) {
+	while ((ch = getopt(argc, argv, "q:m:b:c:l:r:v:R:w:")) != -1) {
 		switch (ch) {
 		case 'q': o->queue = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'm': o->mark = (uint32_t)strtoul(optarg, NULL, 0); break;
@@ -123,6 +127,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'c': o->copy = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'l': o->qmaxlen = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'r': o->rcvbuf = (int)strtol(optarg, NULL, 0); break;
+		case 'w': o->spin_ns = strtol(optarg, NULL, 0); break;
 		case 'v':
 			if (!strcmp(optarg, "concat")) o->vmode = V_CONCAT;
 			else if (!strcmp(optarg, "batch")) o->vmode = V_BATCH;
@@ -137,9 +142,30 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		default: return -1;
 		}
 	}
-	if (o->batch < 1 || o->batch > MAX_BATCH || o->copy < 64 || o->copy > 0xffff)
+	if (o->batch < 1 || o->batch > MAX_BATCH || o->copy < 64 || o->copy > 0xffff ||
+	    o->spin_ns < 0 || o->spin_ns > 1000000)
 		return -1;
 	return 0;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* -w: burn ns of CPU per packet of the batch */
+static void spin(long ns, unsigned n)
+{
+	long long end;
+
+	if (ns <= 0 || !n)
+		return;
+	end = now_ns() + (long long)ns * n;
+	while (now_ns() < end)
+		;
 }
 
 static void send_buf(struct mnl_socket *nl, const void *buf, size_t len, struct counters *c)
@@ -238,10 +264,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfq_min: binding queue %u: %s\n", o.queue, strerror(-ret));
 		return 1;
 	}
-	fprintf(stderr, "nfq_min: queue %u bound (%s verdicts, %s, batch %u, copy %u)\n",
+	fprintf(stderr, "nfq_min: queue %u bound (%s verdicts, %s, batch %u, copy %u, spin %ld ns)\n",
 		o.queue, o.vmode == V_CONCAT ? "concatenated" : o.vmode == V_BATCH ?
 		"VERDICT_BATCH" : "one sendto per", o.use_mmsg ? "recvmmsg" : "recv loop",
-		o.batch, o.copy);
+		o.batch, o.copy, o.spin_ns);
 	for (unsigned i = 0; i < o.batch; i++) {
 		iov[i] = (struct iovec){ rbuf + i * slot, slot };
 		msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
@@ -280,6 +306,7 @@ int main(int argc, char **argv)
 			}
 		}
 		c.pkts += n;
+		spin(o.spin_ns, n);
 		send_verdicts(nl, &o, ids, n, vbuf, &c);
 	}
 	printf("{\"verdicts\": %llu, \"recv_calls\": %llu, \"send_calls\": %llu, "

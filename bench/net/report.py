@@ -396,6 +396,9 @@ def print_q2(res):
           "flow in the saturating floods")
     if q2.get("minq_q2_rules"):
         print(f"  minq-q2 ruleset: {q2['minq_q2_rules']}")
+    spin = (res.get("params") or {}).get("minq_spin_ns_per_packet")
+    if spin:
+        print(f"  every minimal consumer (minq*) spins {spin} ns per packet (BENCH_MINQ_SPIN)")
     t = q2.get("target") or {}
     print(f"  {t.get('line')}")
     print(f"    (target: {t.get('target')})")

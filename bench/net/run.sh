@@ -57,7 +57,9 @@
 # (BENCH_CPU_GEN + j) mod nproc, each its own source ports, the rate split among them),
 # BENCH_Q2_PIN (1: reader of queue Q+i on CPU i, i.e. nfq_min pinned and nfqroute with
 # pin-workers = yes; 0: readers unpinned), BENCH_Q2_FANOUT (hash: the kernel's hash of the
-# addresses, the default of `queue = N-M`; cpu: `queue-fanout = cpu`).
+# addresses, the default of `queue = N-M`; cpu: `queue-fanout = cpu`). BENCH_MINQ_SPIN (0):
+# nanoseconds of CPU every minimal consumer (minq*) burns per packet, a stand-in for a
+# consumer whose own work, not the kernel's, limits it.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
@@ -91,6 +93,7 @@ CONFIGS=${BENCH_CONFIGS:-"none nftset minq minq-vbatch minq-loop64 nfqroute minq
 Q2_GENS=${BENCH_Q2_GENS:-2}
 Q2_PIN=${BENCH_Q2_PIN:-1}
 Q2_FANOUT=${BENCH_Q2_FANOUT:-hash}
+MINQ_SPIN=${BENCH_MINQ_SPIN:-0}
 NCPU=$(nproc)
 RESULTS=${BENCH_RESULTS:-$TOP/bench/results}
 
@@ -943,7 +946,8 @@ run_minq() {
 	local cfg=$1 pid
 	shift
 	say "round $ROUND, config $cfg: nfq_min $* behind nfqroute's ruleset"
-	spawn "$NS_GEN" "$TMP/$cfg.r$ROUND.log" - "$TMP/bin/nfq_min" -q "$QUEUE" -m "$MARK" "$@"
+	spawn "$NS_GEN" "$TMP/$cfg.r$ROUND.log" - "$TMP/bin/nfq_min" -q "$QUEUE" -m "$MARK" \
+		-w "$MINQ_SPIN" "$@"
 	pid=$SPAWNED
 	READER_PID=$pid
 	wait_for 5 grep -q bound "$TMP/$cfg.r$ROUND.log" ||
@@ -982,7 +986,7 @@ run_minq_q2() {
 		cpu=-
 		[ "$Q2_PIN" = 1 ] && cpu=$((j % NCPU))
 		spawn "$NS_GEN" "$TMP/minq-q2.$j.r$ROUND.log" "$cpu" "$TMP/bin/nfq_min" \
-			-q $((QUEUE + j)) -m "$MARK" -b 256 -c 128 -v concat -R mmsg
+			-q $((QUEUE + j)) -m "$MARK" -w "$MINQ_SPIN" -b 256 -c 128 -v concat -R mmsg
 		pids+=("$SPAWNED")
 	done
 	READER_PID="${pids[*]}"
@@ -1115,7 +1119,7 @@ jq -n --arg nproc "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; e
 	--argjson dnssecs "$DNS_SECS" --argjson routed "$N_ROUTED" --argjson direct "$N_DIRECT" \
 	--argjson cpugen "$CPU_GEN" --argjson cpuq "$CPU_Q" --argjson rounds "$ROUNDS" \
 	--arg nice "$NICE" --arg rt "$RT" --arg cpulat "$CPU_LAT" --argjson elapsed "$(($(now_ms) - T_START))" \
-	--arg q2spec "$Q2_SPEC" --argjson q2gens "$Q2_GENS" --arg q2pin "$Q2_PIN" --arg q2fanout "$Q2_FANOUT" \
+	--argjson minqspin "$MINQ_SPIN" --arg q2spec "$Q2_SPEC" --argjson q2gens "$Q2_GENS" --arg q2pin "$Q2_PIN" --arg q2fanout "$Q2_FANOUT" \
 	--arg q2nfqskip "$(want nfqroute-q2 && echo "$Q2_NFQ_SKIP")" \
 	--arg q2minqskip "$(want minq-q2 && echo "$Q2_MINQ_SKIP")" --arg q2minqrules "$Q2_MINQ_RULES" \
 	--arg q2stopped "$(cat "$TMP/nfqroute-q2-stopped.txt" 2>/dev/null)" \
@@ -1128,7 +1132,8 @@ jq -n --arg nproc "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ { print $2; e
 	 params: {rounds: $rounds, flood_secs_per_round: $secs, paced_rate: $paced,
 		  probes_per_round: $probes, dns_secs: $dnssecs, routed_addresses: $routed,
 		  direct_addresses: $direct, cpu_generator: $cpugen, cpu_queue_reader_in_floods: $cpuq,
-		  flood_ip_len: 64, nice: $nice, rt_latency_runs: $rt, cpu_latency_runs: $cpulat, nftset_elements_after_dns: $nftset_elems},
+		  flood_ip_len: 64, nice: $nice, rt_latency_runs: $rt, cpu_latency_runs: $cpulat, nftset_elements_after_dns: $nftset_elems,
+		  minq_spin_ns_per_packet: $minqspin},
 	 queues2: {queue: $q2spec, dns_queue: (($q2spec | split("-")[1] | tonumber) + 1),
 		   fanout: $q2fanout, generators: $q2gens, pinned_readers: ($q2pin == "1"),
 		   nfqroute_q2_not_measured: (if $q2nfqskip == "" then null else $q2nfqskip end),
