@@ -60,9 +60,7 @@ done
 lab_echo "$NS_ISP" web-mq $addrs
 host_snapshot "$LAB_TMP/before"
 
-CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes
-refresh = no
-cache = none" write_conf
+CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes" write_conf
 nfq_start
 expect_queues "0 1 2" "queue = 0-1"
 fetch_all "queue = 0-1"
@@ -84,6 +82,25 @@ st=$LAB_TMP/status.json
 ctl status --json >"$st" || fail "status --json failed"
 nq=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["queues"]), sum(q.get("packets",0) for q in d["queues"]))' "$st" 2>&1)
 assert_eq "status lists the three queues" 3 "${nq%% *}"
+
+# monitor events of the workers (new flows) and of the DNS thread (answers) reach a monitor
+mon=$LAB_TMP/monitor.txt
+(nfq_exec "$NFQROUTE" monitor -n) >"$mon" 2>&1 &
+mon_pid=$!
+wait_for 5 eval "[ \"\$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"control\"][\"monitors\"])')\" -gt 0 ]" ||
+	fail "monitor did not attach: $(cat "$mon")"
+ctl flush >/dev/null
+fetch_all "with a monitor attached"
+sleep 0.3	# workers leave events for the main thread, which sends them every 50 ms
+kill "$mon_pid" 2>/dev/null
+wait "$mon_pid" 2>/dev/null
+flows=$(grep -c -- "tcp f10-96-0-[0-9]*.s.mq.test -> vpn" "$mon")
+answers=$(grep -c -- "dns A f10-96-0-[0-9]*.s.mq.test = 10.96.0." "$mon")
+if [ "$flows" -eq "$N" ] && [ "$answers" -ge "$N" ]; then
+	ok "monitor saw the $N flows (from both workers) and $answers answers (from the DNS thread)"
+else
+	fail "monitor saw $flows of $N flows and $answers answers: $(head -5 "$mon")"
+fi
 
 # a different layout on reload: everything on queue 0, then queues 3-4 with DNS on 5
 sed -i 's/^queue = .*/queue = 0/' "$LAB_CONF"
