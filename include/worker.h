@@ -16,7 +16,7 @@ struct worker;
  * Starts a thread that serves q with decide(ctx, ...) (q keeps its batch callback, which
  * runs on the thread too). With cpu >= 0 the thread is pinned to that CPU (taken modulo
  * the CPUs this process may use); a failed pin is reported in err but the thread runs.
- * Signals stay blocked on the thread. The caller keeps owning q and must not use it until
+ * The thread is named "nfqroute-qNUM" (NUM: the queue). Signals stay blocked on it. The caller keeps owning q and must not use it until
  * worker_stop. Returns NULL with a message in err when the thread cannot be created.
  */
 struct worker *worker_start(struct queue *q, int cpu, queue_decide_fn decide, void *ctx,

@@ -295,13 +295,13 @@ static void daemon_stop(struct daemon *d)
 {
 	char err[ERRLEN];
 
-	control_free(d->ctl);
-	d->ctl = NULL;
 	/* keep-blackhole routes keep their restore rules: open connections stay in their
 	 * route (blackholed) instead of leaving in clear until the next start */
 	if (d->n_pkts && nftrules_install_kept(policy_conf(d->policy), err, sizeof(err)) < 0)
 		log_err("%s", err);
-	daemon_threads_close(d);
+	daemon_threads_close(d);	/* before anything the workers read goes */
+	control_free(d->ctl);
+	d->ctl = NULL;
 	if (d->rm)
 		route_mgr_remove(d->rm, true);
 	daemon_svm_restore(d);
@@ -386,7 +386,11 @@ int daemon_run(const char *conf_path)
 			break;
 		}
 	}
+	if (d.lock)
+		brlock_write_lock(d.lock);	/* the workers' counters hold still */
 	daemon_log_stats(&d);
+	if (d.lock)
+		brlock_write_unlock(d.lock);
 	daemon_stop(&d);
 	return ret < 0 && ret != -EINTR ? 1 : 0;
 }

@@ -571,8 +571,8 @@ uint16_t queue_num(const struct queue *q)
 
 void queue_get_stats(const struct queue *q, struct queue_stats *out)
 {
-	/* another thread may read while the packet thread counts: every counter is an aligned
-	 * word, read whole; the set is not a snapshot of one instant */
+	/* another thread may read while the packet thread counts (queue_stat_add): each
+	 * counter is read whole; the set is not a snapshot of one instant */
 	const uint64_t *src = (const uint64_t *)&q->stats;
 	uint64_t *dst = (uint64_t *)out;
 
@@ -582,6 +582,13 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out)
 }
 
 /* ---------------------------------------------------------------- the packet path */
+
+/* Counters are read by other threads (queue_get_stats): whole-word stores, and only the
+ * packet thread writes them, so no read-modify-write needs to be atomic. */
+static inline void queue_stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
 
 /* Plans and sends the verdicts of dec[0..n): one sendto. */
 static int qsock_flush(struct queue *q, struct qsock *s, size_t n)
@@ -594,23 +601,23 @@ static int qsock_flush(struct queue *q, struct qsock *s, size_t n)
 		return 0;
 	m = queue_verdicts_plan(s->dec, n, flags, q->fail_verdict, s->plan);
 	len = queue_verdicts_put(s->num, s->plan, m, s->vbuf, (s->dec_cap + 1) * QUEUE_VMSG_SIZE);
-	q->stats.send_calls++;
+	queue_stat_add(&q->stats.send_calls, 1);
 	if (mnl_socket_sendto(s->nl, s->vbuf, len) < 0) {
 		/* nothing of the datagram was applied: these packets wait until the next sweep */
 		int ret = -errno;
 
-		q->stats.send_errors++;
+		queue_stat_add(&q->stats.send_errors, 1);
 		s->stale = true;
 		return ret;
 	}
-	q->stats.verdicts += n;
+	queue_stat_add(&q->stats.verdicts, n);
 	for (size_t i = 0; i < m; i++) {
 		if (!s->plan[i].batch)
-			q->stats.verdict_msgs++;
+			queue_stat_add(&q->stats.verdict_msgs, 1);
 		else if (s->stale && i == m - 1)
-			q->stats.sweeps++;
+			queue_stat_add(&q->stats.sweeps, 1);
 		else
-			q->stats.batch_msgs++;
+			queue_stat_add(&q->stats.batch_msgs, 1);
 	}
 	/* the sweep reached the last id decided; an unreadable message after it has a higher
 	 * id and waits for the next sweep */
@@ -631,23 +638,23 @@ static void qsock_msg(struct queue *q, struct qsock *s, const struct nlmsghdr *n
 					      .mark = decide(ctx, &pkt), .verdict = NF_ACCEPT };
 		break;
 	case QUEUE_MSG_NODATA:
-		q->stats.bad_msgs++;
-		q->stats.undecided++;
+		queue_stat_add(&q->stats.bad_msgs, 1);
+		queue_stat_add(&q->stats.undecided, 1);
 		*d = (struct queue_decision){ .id = pkt.id, .old_mark = pkt.mark, .mark = pkt.mark,
 					      .verdict = q->fail_verdict };
 		break;
 	case QUEUE_MSG_NOID:
-		q->stats.bad_msgs++;
+		queue_stat_add(&q->stats.bad_msgs, 1);
 		s->stale = true;
 		s->stale_tail = true;
 		return;
 	case QUEUE_MSG_ERROR:
-		q->stats.nl_errors++;
+		queue_stat_add(&q->stats.nl_errors, 1);
 		return;
 	case QUEUE_MSG_OTHER:
 		return;
 	}
-	q->stats.packets++;
+	queue_stat_add(&q->stats.packets, 1);
 	s->stale_tail = false;
 	(*n)++;
 }
@@ -676,10 +683,10 @@ static int qsock_process(struct queue *q, struct qsock *s, queue_decide_fn decid
 	size_t n = 0;
 	int handled = 0, ret = 0;
 
-	q->stats.recv_calls++;
+	queue_stat_add(&q->stats.recv_calls, 1);
 	if (got < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			q->stats.recv_errors++;
+			queue_stat_add(&q->stats.recv_errors, 1);
 		return 0;
 	}
 	if (got > 0)

@@ -82,6 +82,15 @@ static void worker_close(struct worker *w)
 	free(w);
 }
 
+/* "nfqroute-q3": so `top -H` and /proc/PID/task tell the queues' threads apart */
+static void worker_name(struct worker *w)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "nfqroute-q%u", queue_num(w->q));
+	pthread_setname_np(w->thread, name);
+}
+
 /* The n-th CPU (modulo their count) of the set this process may run on. */
 static int worker_cpu_pick(int n)
 {
@@ -148,6 +157,7 @@ struct worker *worker_start(struct queue *q, int cpu, queue_decide_fn decide, vo
 	}
 	if (err && errlen)
 		err[0] = '\0';
+	worker_name(w);
 	if (cpu >= 0)
 		worker_pin(w, cpu, err, errlen);
 	return w;

@@ -4,9 +4,11 @@
 # learns. Checked from outside: the kernel's queue table shows the three queues bound and
 # both new-flow queues receiving packets; the first connection to each of 24 freshly
 # resolved addresses leaves through the tunnel (the address learned on the DNS thread was
-# visible to whichever worker decided the flow), unrouted names leave directly; a reload
-# to `queue = 0` and then to `queue = 3-4` moves the queues and keeps routing; stop
-# unbinds every queue and leaves the host as it was.
+# visible to whichever worker decided the flow), unrouted names leave directly; thread
+# names and CPU pinning read from /proc are right; a monitor sees the events of every
+# thread; a reload to `queue = 0` with `dns-queue = 6` (one thread, two queues) and then
+# to `queue = 3-4` moves the queues and keeps routing; stop unbinds every queue and leaves
+# the host as it was.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -60,11 +62,39 @@ done
 lab_echo "$NS_ISP" web-mq $addrs
 host_snapshot "$LAB_TMP/before"
 
-CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes
-refresh = no
-cache = none" write_conf
+CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes" write_conf
 nfq_start
 expect_queues "0 1 2" "queue = 0-1"
+# pin-workers = yes: the thread of queue i runs on the i-th CPU nfqroute may use only
+python3 - "$NFQ_PID" >"$LAB_TMP/threads" <<'PY'
+import glob, sys
+def cpus(spec):
+    out = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
+def field(task, key):
+    for line in open(task + "/status"):
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+pid = sys.argv[1]
+allowed = cpus(field("/proc/" + pid, "Cpus_allowed_list"))
+for task in sorted(glob.glob("/proc/%s/task/*" % pid)):
+    name = open(task + "/comm").read().strip()
+    if name.startswith("nfqroute-q"):
+        q = int(name[len("nfqroute-q"):])
+        want = str(allowed[q % len(allowed)]) if q < 2 else "any"
+        print(name, field(task, "Cpus_allowed_list"), want)
+PY
+note "threads: $(tr '\n' ';' <"$LAB_TMP/threads")"
+pinned=$(awk '$3 != "any" && $2 == $3' "$LAB_TMP/threads" | wc -l)
+dnsthr=$(awk '$1 == "nfqroute-q2"' "$LAB_TMP/threads" | wc -l)
+if [ "$pinned" -eq 2 ] && [ "$dnsthr" -eq 1 ]; then
+	ok "threads nfqroute-q0 and -q1 pinned to their CPUs, nfqroute-q2 reads the DNS queue"
+else
+	fail "worker threads: $(cat "$LAB_TMP/threads")"
+fi
 fetch_all "queue = 0-1"
 assert_direct api.ipify.org
 assert_direct ifconfig.me
@@ -85,13 +115,40 @@ ctl status --json >"$st" || fail "status --json failed"
 nq=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["queues"]), sum(q.get("packets",0) for q in d["queues"]))' "$st" 2>&1)
 assert_eq "status lists the three queues" 3 "${nq%% *}"
 
-# a different layout on reload: everything on queue 0, then queues 3-4 with DNS on 5
-sed -i 's/^queue = .*/queue = 0/' "$LAB_CONF"
+# monitor events of the workers (new flows) and of the DNS thread (answers) reach a monitor
+mon=$LAB_TMP/monitor.txt
+(nfq_exec "$NFQROUTE" monitor -n) >"$mon" 2>&1 &
+mon_pid=$!
+wait_for 5 eval "[ \"\$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"control\"][\"monitors\"])')\" -gt 0 ]" ||
+	fail "monitor did not attach: $(cat "$mon")"
+ctl flush >/dev/null
+fetch_all "with a monitor attached"
+sleep 0.3	# workers leave events for the main thread, which sends them every 50 ms
+kill "$mon_pid" 2>/dev/null
+wait "$mon_pid" 2>/dev/null
+flows=$(grep -c -- "tcp f10-96-0-[0-9]*.s.mq.test -> vpn" "$mon")
+answers=$(grep -c -- "dns A f10-96-0-[0-9]*.s.mq.test = 10.96.0." "$mon")
+if [ "$flows" -eq "$N" ] && [ "$answers" -ge "$N" ]; then
+	ok "monitor saw the $N flows (from both workers) and $answers answers (from the DNS thread)"
+else
+	fail "monitor saw $flows of $N flows and $answers answers: $(head -5 "$mon")"
+fi
+
+# a different layout on reload: one thread reading queue 0 and DNS replies on queue 6,
+# then queues 3-4 with DNS on 5
+sed -i 's/^queue = .*/queue = 0\ndns-queue = 6/' "$LAB_CONF"
 nfq_reload
-expect_queues "0" "reload to queue = 0"
+expect_queues "0 6" "reload to queue = 0, dns-queue = 6"
 ctl flush >/dev/null || fail "flush failed"	# each fetch needs its answer again
-fetch_all "after reload to queue = 0"
-sed -i 's/^queue = .*/queue = 3-4/' "$LAB_CONF"
+d6=$(queue_seq 6)
+fetch_all "after reload to queue = 0, dns-queue = 6"
+d6=$(($(queue_seq 6) - d6))
+if [ "$d6" -ge "$N" ]; then
+	ok "DNS replies came on queue 6 ($d6 packets)"
+else
+	fail "queue 6 saw $d6 packets, expected at least $N DNS replies"
+fi
+sed -i -e '/^dns-queue = /d' -e 's/^queue = .*/queue = 3-4/' "$LAB_CONF"
 nfq_reload
 expect_queues "3 4 5" "reload to queue = 3-4"
 ctl flush >/dev/null || fail "flush failed"
