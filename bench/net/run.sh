@@ -701,6 +701,8 @@ write_nfq_conf() {
 queue = ${3:-$QUEUE}
 mark-mask = 0xff00
 fail-mode = closed
+# every run learns its own addresses; the host's cache file stays untouched
+cache = none
 ${4:-}
 
 [route vpn]
