@@ -212,8 +212,8 @@ static void status_queues_text(struct daemon *d, const struct status_data *s, FI
 			fprintf(out, ", CPU %d", q->cpu);
 		fprintf(out, ")");
 		if (q->own)
-			fprintf(out, ": %" PRIu64 " packets, %" PRIu64 " verdicts", q->qs.packets,
-				q->qs.verdicts);
+			fprintf(out, ": %" PRIu64 " packets, %" PRIu64 " verdicts, buffer %u KiB",
+				q->qs.packets, q->qs.verdicts, q->qs.rcvbuf / 1024);
 		status_kernel_text(q->kret, &q->ks, out);
 	}
 }
@@ -372,8 +372,8 @@ static void status_queues_json(const struct status_data *s, FILE *out)
 		else
 			fprintf(out, "null");
 		if (q->own)
-			fprintf(out, ",\"packets\":%" PRIu64 ",\"verdicts\":%" PRIu64, q->qs.packets,
-				q->qs.verdicts);
+			fprintf(out, ",\"packets\":%" PRIu64 ",\"verdicts\":%" PRIu64
+				",\"rcvbuf\":%u", q->qs.packets, q->qs.verdicts, q->qs.rcvbuf);
 		status_kernel_json(q->kret, &q->ks, out);
 		fputc('}', out);
 	}

@@ -45,6 +45,18 @@ static void pkt_free(struct daemon_pkt *pc)
 	free(pc);
 }
 
+/* The kernel caps a buffer it is not forced to at net.core.rmem_max: say so, once. */
+static void pkt_check_rcvbuf(const struct daemon_pkt *pc, const struct queue_opts *o)
+{
+	struct queue_stats qs;
+
+	queue_get_stats(pc->q, &qs);
+	if (qs.rcvbuf < o->rcvbuf)
+		log_warn("queue %u: receive buffer %u KiB instead of the %u KiB of queue-buffer "
+			 "(raise net.core.rmem_max, or run with CAP_NET_ADMIN)", o->num,
+			 qs.rcvbuf / 1024, o->rcvbuf / 1024);
+}
+
 /* A context and its bound queue; dns: DNS replies arrive here (TCP reassembly). */
 static struct daemon_pkt *pkt_new(struct daemon *d, const struct queue_opts *o, bool dns,
 				  unsigned slot, bool worker, char *err, size_t errlen)
@@ -68,6 +80,7 @@ static struct daemon_pkt *pkt_new(struct daemon *d, const struct queue_opts *o, 
 	}
 	if (worker)
 		queue_set_batch_fn(pc->q, daemon_pkt_batch);
+	pkt_check_rcvbuf(pc, o);
 	return pc;
 nomem:
 	snprintf(err, errlen, "queue %u: out of memory", o->num);

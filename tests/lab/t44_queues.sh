@@ -62,7 +62,8 @@ done
 lab_echo "$NS_ISP" web-mq $addrs
 host_snapshot "$LAB_TMP/before"
 
-CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes" write_conf
+CONF_QUEUE=0-1 CONF_DOMAINS="icanhazip.com s.mq.test" CONF_GLOBAL_EXTRA="pin-workers = yes
+queue-buffer = 32M" write_conf
 nfq_start
 expect_queues "0 1 2" "queue = 0-1"
 # pin-workers = yes: the thread of queue i runs on the i-th CPU nfqroute may use only
@@ -114,6 +115,9 @@ st=$LAB_TMP/status.json
 ctl status --json >"$st" || fail "status --json failed"
 nq=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["queues"]), sum(q.get("packets",0) for q in d["queues"]))' "$st" 2>&1)
 assert_eq "status lists the three queues" 3 "${nq%% *}"
+bufs=$(python3 -c 'import json,sys; print(" ".join(str(q["rcvbuf"] >= 32 << 20) for q in json.load(open(sys.argv[1]))["queues"]))' "$st" 2>&1)
+assert_eq "queue-buffer = 32M on every queue socket (the 8M default reads 16M)" \
+	"True True True" "$bufs"
 
 # monitor events of the workers (new flows) and of the DNS thread (answers) reach a monitor
 mon=$LAB_TMP/monitor.txt
