@@ -35,6 +35,7 @@
 #include "nftrules.h"
 #include "pkt.h"
 #include "policy.h"
+#include "pidfile.h"
 #include "privdrop.h"
 #include "queue.h"
 #include "route.h"
@@ -46,6 +47,7 @@
 
 #define SVM_SYSCTL "net/ipv4/conf/all/src_valid_mark"
 #define SVM_SAVED DAEMON_RUNDIR "/saved-src_valid_mark"
+#define PIDFILE DAEMON_RUNDIR "/nfqroute.pid"
 #define ENDPOINT_TIMER 0
 #define ENDPOINT_REFRESH_MS 10000
 #define ERRLEN DAEMON_ERRLEN
@@ -203,10 +205,31 @@ static int daemon_drop_privileges(const struct conf *c, char *err, size_t errlen
 	return geteuid() == 0 ? privdrop_caps_only(err, errlen) : 0;
 }
 
+/* The value a crashed instance saved before it set the sysctl: the host's own. */
+static bool daemon_svm_left(char *buf, size_t size)
+{
+	FILE *f = fopen(SVM_SAVED, "re");
+	bool ok = f && fgets(buf, (int)size, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok && (!strcmp(buf, "0") || !strcmp(buf, "1"));
+}
+
 static void daemon_svm_save(struct daemon *d)
 {
 	FILE *f;
 
+	/* a crashed instance left its saved value (we hold the lock: it is not running):
+	 * the current 1 is its doing, the saved value is what to restore at stop */
+	if (daemon_svm_left(d->saved_svm, sizeof(d->saved_svm))) {
+		d->svm_changed = true;
+		if (sysctl_set(SVM_SYSCTL, "1") < 0)
+			log_warn("cannot set %s: strict rp_filter may drop tunnel replies", SVM_SYSCTL);
+		return;
+	}
 	if (sysctl_get(SVM_SYSCTL, d->saved_svm, sizeof(d->saved_svm)) < 0 ||
 	    strcmp(d->saved_svm, "1") == 0)
 		return;
@@ -328,6 +351,22 @@ static void daemon_log_stats(const struct daemon *d)
 		 st.dns_learned, st.pkt_bad);
 }
 
+/* The pid file lock; < 0 (said why) when another instance runs or it cannot be taken. */
+static int daemon_lock(void)
+{
+	pid_t holder;
+	int fd;
+
+	mkdir(DAEMON_RUNDIR, 0755);
+	fd = pidfile_lock(PIDFILE, &holder);
+	if (fd == -EEXIST)
+		log_err("another nfqroute is running (pid %ld, %s): one instance per host; stop it "
+			"first", (long)holder, PIDFILE);
+	else if (fd < 0)
+		log_err("%s: %s", PIDFILE, strerror(-fd));
+	return fd;
+}
+
 static void daemon_signals(sigset_t *wait_mask)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -352,17 +391,25 @@ int daemon_run(const char *conf_path)
 	struct daemon d = { .conf_path = conf_path };
 	char err[ERRLEN];
 	sigset_t wait_mask;
-	int ret;
+	int ret, lockfd;
 
 	if (daemon_load_policy(conf_path, &d.policy, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return 2;
+	}
+	/* before anything is installed: a second instance would replace the first one's
+	 * table, rules and routes and remove them when it fails */
+	lockfd = daemon_lock();
+	if (lockfd < 0) {
+		policy_free(d.policy);
+		return 1;
 	}
 	daemon_signals(&wait_mask);
 	ret = daemon_start(&d, err, sizeof(err));
 	if (ret) {
 		log_err("%s", err);
 		daemon_stop(&d);
+		pidfile_unlock(PIDFILE, lockfd);
 		return 1;
 	}
 	log_info("ready: %zu routes, %zu domain rules", policy_conf(d.policy)->n_routes,
@@ -392,6 +439,7 @@ int daemon_run(const char *conf_path)
 	if (d.lock)
 		brlock_write_unlock(d.lock);
 	daemon_stop(&d);
+	pidfile_unlock(PIDFILE, lockfd);
 	return ret < 0 && ret != -EINTR ? 1 : 0;
 }
 
@@ -400,7 +448,14 @@ int daemon_down(const struct conf *c)
 	struct route_mgr *rm;
 	char err[ERRLEN], saved[16];
 	int status = 0;
+	pid_t pid = pidfile_running(PIDFILE);
 	FILE *f;
+
+	if (pid != 0) {
+		log_err("nfqroute is running (pid %ld): stop it instead (it removes what it "
+			"installed); down is for what a crashed instance left behind", (long)pid);
+		return 1;
+	}
 
 	if (nftrules_remove(err, sizeof(err)) < 0) {
 		log_err("%s", err);
