@@ -284,11 +284,7 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	daemon_svm_save(d);
-	/* after the routes (tunneled lookups need them), before the queue rules */
-	ret = daemon_fresh_start(d, true, err, errlen);
-	if (ret)
-		return ret;
-	/* bound (packets wait in the kernel until the workers start) before any rule sends
+	/* bound, and served by this loop until the workers start, before any rule sends
 	 * packets to the queues */
 	ret = daemon_threads_open(d, c, err, errlen);
 	if (ret)
@@ -297,6 +293,11 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	log_info("nftables queue path: %s", nftrules_queue_path_name(d->qpath));
+	/* after the routes (tunneled lookups need them) and the rules (with strict rp_filter
+	 * a tunneled answer passes only once the mark-restore rule gives it its mark) */
+	ret = daemon_fresh_start(d, true, err, errlen);
+	if (ret)
+		return ret;
 	ret = loop_fd_add(d->loop, route_mgr_fd(d->rm), EPOLLIN, on_route_event, d);
 	if (ret) {
 		snprintf(err, errlen, "event loop: %s", util_strerr(ret));

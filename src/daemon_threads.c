@@ -146,10 +146,15 @@ static int threads_open_workers(struct daemon *d, const struct conf *c, char *er
 		o.copy_range = QUEUE_COPY_FLOW;
 		ret = threads_add(d, pkt_new(d, &o, false, i, true, err, errlen));
 	}
-	if (ret)
-		return ret;
-	threads_queue_opts(c, (uint16_t)c->dns_queue, &o);
-	return threads_add(d, pkt_new(d, &o, true, DAEMON_WRITER, true, err, errlen));
+	if (!ret) {
+		threads_queue_opts(c, (uint16_t)c->dns_queue, &o);
+		ret = threads_add(d, pkt_new(d, &o, true, DAEMON_WRITER, true, err, errlen));
+	}
+	/* until the workers start (after start-up lookups and the privilege drop), this
+	 * loop serves their queues: the lookups' own packets pass through them */
+	for (size_t i = 0; i < d->n_pkts && !ret; i++)
+		ret = loop_fd_add(d->loop, queue_fd(d->pkts[i]->q), EPOLLIN, on_queue, d->pkts[i]);
+	return ret;
 }
 
 int daemon_threads_open(struct daemon *d, const struct conf *c, char *err, size_t errlen)
@@ -215,6 +220,11 @@ int daemon_threads_run(struct daemon *d, const struct conf *c, char *err, size_t
 		return 0;
 	for (size_t i = 0; i < d->n_pkts; i++) {
 		struct daemon_pkt *pc = d->pkts[i];
+
+		loop_fd_del(d->loop, queue_fd(pc->q));
+	}
+	for (size_t i = 0; i < d->n_pkts; i++) {
+		struct daemon_pkt *pc = d->pkts[i];
 		/* the DNS worker is not pinned: it is idle most of the time */
 		int cpu = c->pin_workers && pc->slot != DAEMON_WRITER ? (int)pc->slot : -1;
 
@@ -249,9 +259,9 @@ void daemon_threads_close(struct daemon *d)
 
 		if (!pc)
 			continue;
-		if (!pc->deferred && d->loop)
-			loop_fd_del(d->loop, queue_fd(pc->q));
-		else if (pc->deferred && d->policy)
+		if (d->loop)
+			loop_fd_del(d->loop, queue_fd(pc->q));	/* -ENOENT once workers ran */
+		if (pc->deferred && d->policy)
 			daemon_pkt_drain_one(d, pc);
 		pkt_free(pc);
 	}

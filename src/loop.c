@@ -7,7 +7,7 @@
 #include "loop.h"
 #include "util.h"
 
-#define LOOP_FDS 16
+#define LOOP_FDS 96	/* queue = 0-63 registers 65 queues until its workers start */
 #define LOOP_EVENTS 16
 
 struct loop_fd {

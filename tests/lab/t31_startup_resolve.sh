@@ -79,6 +79,27 @@ else
 fi
 nfq_stop
 
+# Strict reverse-path filtering: the start-up lookups' answers come back through the
+# tunnel and pass only with their route mark restored, so nfqroute's rules must be in
+# place before it waits for them (else each answer is dropped and start-up takes the whole
+# 3 s wait, with the lookups still pending).
+note "rp_filter = 1"
+rpf=$(in_host sysctl -n net.ipv4.conf.all.rp_filter)
+set_rp_filter 1 || die "cannot set rp_filter"
+CONF_DOMAINS="github.com" CONF_GLOBAL_EXTRA="cache = none" write_conf
+t=$(now_ms)
+nfq_start
+el=$(($(now_ms) - t))
+if [ "$el" -le 2000 ]; then
+	ok "ready $el ms after the start with strict rp_filter (answers through the tunnel pass)"
+else
+	fail "ready only $el ms after the start with strict rp_filter"
+	grep -E 'resolved|ready' "$NFQ_LOG" | tail -n 2 | sed 's/^/#   /'
+fi
+check_by_ip github.com "$gh4" "$VPN_ADDR4" -4
+nfq_stop
+set_rp_filter "$rpf"
+
 # A resolver that never answers (silently dropped inside the tunnel) may delay start-up
 # by the start-up wait for exact names (3 s, STARTUP_WAIT_MS in src/daemon_fresh.c) and
 # no longer; once ready, verdicts do not wait for the pending lookups. (On a restart this
