@@ -172,9 +172,12 @@ void control_client_request(struct control *c, struct control_client *cl, char *
 		}
 		argv[argc++] = w;
 	}
-	if (argc == 0)
-		return;
 	c->st.requests++;
+	if (argc == 0) {
+		/* every request gets an answer, or a client waits for one until it times out */
+		control_client_line(c, cl, ".error: empty request (try help)");
+		return;
+	}
 	if (cl->access == CONTROL_DENY) {
 		c->st.refused++;
 		control_client_line(c, cl, ".error: permission denied: uid %u is neither root "
@@ -195,5 +198,8 @@ void control_client_request(struct control *c, struct control_client *cl, char *
 		requests[i].fn(c, cl, argc, argv);
 		return;
 	}
+	for (char *p = argv[0]; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';	/* the reply is a text line */
 	control_client_line(c, cl, ".error: unknown request '%.40s' (try help)", argv[0]);
 }

@@ -495,6 +495,11 @@ static void test_status_why(void **state)
 	assert_string_equal(request(fx, fd, rx, "status yaml\n"), ".error: usage: status [json]\n");
 	assert_string_equal(request(fx, fd, rx, "frobnicate\n"),
 			    ".error: unknown request 'frobnicate' (try help)\n");
+	/* every line gets an answer, and an answer is always one text line */
+	assert_string_equal(request(fx, fd, rx, "\n"), ".error: empty request (try help)\n");
+	assert_string_equal(request(fx, fd, rx, " \t\r\n"), ".error: empty request (try help)\n");
+	assert_string_equal(request(fx, fd, rx, "\x01\xffjunk\x7f\n"),
+			    ".error: unknown request '??junk?' (try help)\n");
 	fx->fk.fail = true;
 	/* an error message cannot break the framing */
 	assert_string_equal(request(fx, fd, rx, "status\n"), ".error: status broke badly\n");
@@ -538,10 +543,11 @@ static void test_pipelined_and_half_closed(void **state)
 	struct rx *rx = calloc(1, sizeof(*rx));
 	int fd = cli_connect(fx->path);
 
-	/* several requests in one write, answered in order */
+	/* several requests in one write, answered in order (a blank line too) */
 	cli_send(fd, "why a.example\r\n\nwhy b.example\n");
-	rx_reply(fx, fd, rx, 2);
+	rx_reply(fx, fd, rx, 3);
 	assert_string_equal(rx->buf, "a.example: learned from github.com\n.\n"
+			    ".error: empty request (try help)\n"
 			    "b.example: learned from github.com\n.\n");
 	close(fd);
 
