@@ -97,6 +97,8 @@ struct daemon {
 	struct control *ctl;		/* the control socket (NULL until started) */
 	uint64_t started_ms;		/* monotonic, for uptime */
 	time_t loaded_at;		/* wall clock of the last (re)load */
+	uint64_t reload_ms;		/* monotonic, when the last reload started */
+	bool reload_pending;		/* a SIGHUP waits for its turn (see daemon_run) */
 	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */
 	struct learnlog *learnlog;	/* when and from whom recent addresses were learned */
 	struct addrmap *pcmap;		/* per-client = yes: (LAN host, address) mappings */

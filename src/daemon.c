@@ -50,6 +50,8 @@
 #define PIDFILE DAEMON_RUNDIR "/nfqroute.pid"
 #define ENDPOINT_TIMER 0
 #define ENDPOINT_REFRESH_MS 10000
+#define RELOAD_TIMER 7
+#define RELOAD_MIN_MS 1000	/* SIGHUPs closer together are coalesced */
 #define ERRLEN DAEMON_ERRLEN
 #define LEARNLOG_EVENTS 8192	/* history for `why`: about 400 KiB */
 
@@ -140,6 +142,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	struct policy *np;
 	int ret;
 
+	d->reload_ms = util_now_ms();
 	log_info("reloading %s", d->conf_path);
 	/* reading lists can take a while: the workers go on deciding meanwhile */
 	brlock_write_unlock(d->lock);
@@ -172,6 +175,40 @@ refuse:
 	log_err("reload refused, the running configuration stays: %s", err);
 	policy_free(np);
 	return -EINVAL;
+}
+
+/* ---- SIGHUP ---- */
+
+static void on_reload_timer(void *ctx)
+{
+	struct daemon *d = ctx;
+	char err[ERRLEN];
+
+	d->reload_pending = false;
+	daemon_reload(d, err, sizeof(err));	/* the loop's guard holds the lock */
+}
+
+/*
+ * A SIGHUP reloads at once, unless a reload started less than RELOAD_MIN_MS ago: then
+ * one more reload follows when that time is up, however many signals came meanwhile, so
+ * a burst of signals cannot keep the daemon reloading instead of deciding packets.
+ */
+static void daemon_reload_soon(struct daemon *d)
+{
+	uint64_t now = util_now_ms(), next = d->reload_ms + RELOAD_MIN_MS;
+	char err[ERRLEN];
+
+	if (d->reload_pending)
+		return;
+	if (d->reload_ms && now < next) {
+		d->reload_pending = true;
+		loop_timer_set(d->loop, RELOAD_TIMER, next, on_reload_timer, d);
+		return;
+	}
+	brlock_write_lock(d->lock);
+	daemon_reload(d, err, sizeof(err));
+	if (d->lock)
+		brlock_write_unlock(d->lock);
 }
 
 /* ---- control socket handlers ---- */
@@ -423,10 +460,7 @@ int daemon_run(const char *conf_path)
 		}
 		if (sig_reload && d.lock) {
 			sig_reload = 0;
-			brlock_write_lock(d.lock);
-			daemon_reload(&d, err, sizeof(err));
-			if (d.lock)
-				brlock_write_unlock(d.lock);
+			daemon_reload_soon(&d);
 		}
 		if (!d.n_pkts) {
 			log_err("no queue is bound any more: stopping");
