@@ -30,6 +30,7 @@
 
 #include "nftexpr.h"
 #include "nftplan.h"
+#include "nftstate.h"
 #include "nftrules.h"
 
 #define LOOPBACK_IFINDEX 1	/* "lo" is ifindex 1 in every network namespace */
@@ -239,16 +240,65 @@ static int batch_set(struct nbatch *b, const struct plan *p, size_t idx, uint32_
 	return ret;
 }
 
-static int batch_body(struct nbatch *b, const struct plan *p,
+/* Deletes the named chain (del: NFT_MSG_DELCHAIN) or set (NFT_MSG_DELSET) of our table. */
+static int batch_del(struct nbatch *b, uint16_t type, const char *name, uint32_t *seq)
+{
+	struct nlmsghdr *nlh = batch_msg(b, type, NLM_F_ACK, seq);
+
+	if (!nlh)
+		return -ENOSPC;
+	mnl_attr_put_strz(nlh, type == NFT_MSG_DELSET ? NFTA_SET_TABLE : NFTA_CHAIN_TABLE,
+			  NFTRULES_TABLE);
+	mnl_attr_put_strz(nlh, type == NFT_MSG_DELSET ? NFTA_SET_NAME : NFTA_CHAIN_NAME, name);
+	mnl_nlmsg_batch_next(b->mb);
+	return 0;
+}
+
+static bool plan_has_chain(const struct plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_chains; i++)
+		if (!strcmp(p->chains[i].name, name))
+			return true;
+	return false;
+}
+
+/*
+ * Empties the table the kernel has (st) for the plan: every rule (one table-wide
+ * DELRULE), every set, every regular chain, and the base chains the plan no longer has.
+ * The base chains it keeps stay registered: unregistering a hook makes the kernel drop
+ * every queued packet (see nftstate.c).
+ */
+static int batch_empty(struct nbatch *b, const struct plan *p, const struct nftstate *st,
+		       uint32_t *seq)
+{
+	struct nlmsghdr *nlh = batch_msg(b, NFT_MSG_DELRULE, NLM_F_ACK, seq);
+	int ret = 0;
+
+	if (!nlh)
+		return -ENOSPC;
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, NFTRULES_TABLE);
+	mnl_nlmsg_batch_next(b->mb);
+	for (size_t i = 0; i < st->n_sets && !ret; i++)
+		ret = batch_del(b, NFT_MSG_DELSET, st->sets[i], seq);
+	for (size_t i = 0; i < st->n_chains && !ret; i++)
+		if (!st->chains[i].base || !plan_has_chain(p, st->chains[i].name))
+			ret = batch_del(b, NFT_MSG_DELCHAIN, st->chains[i].name, seq);
+	return ret;
+}
+
+static int batch_body(struct nbatch *b, const struct plan *p, const struct nftstate *st,
 		      enum nftrules_queue_path path, uint32_t *seq)
 {
-	/* new + delete + new: replaces an older table atomically and never fails on absence */
 	int ret = batch_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK, seq);
 
-	if (!ret)
+	/* without what the kernel has: new + delete + new, which replaces an older table
+	 * atomically and never fails on absence (but unregisters its hooks) */
+	if (!ret && !st)
 		ret = batch_table(b, NFT_MSG_DELTABLE, NLM_F_ACK, seq);
-	if (!ret)
+	if (!ret && !st)
 		ret = batch_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK, seq);
+	if (!ret && st)
+		ret = batch_empty(b, p, st, seq);
 	/* chains first: verdict map elements jump to them */
 	for (size_t i = 0; i < p->n_chains && !ret; i++)
 		ret = batch_chain(b, &p->chains[i], seq);
@@ -272,8 +322,9 @@ static int batch_wrap(struct nbatch *b, bool begin, uint32_t *seq)
 }
 
 /* Builds the batch and reports the sequence number of the end marker in *seq_end. */
-static int batch_build(const struct plan *p, enum nftrules_queue_path path, uint32_t seq,
-		       void *buf, size_t size, uint32_t *seq_end)
+static int batch_build(const struct plan *p, const struct nftstate *st,
+		       enum nftrules_queue_path path, uint32_t seq, void *buf, size_t size,
+		       uint32_t *seq_end)
 {
 	struct nbatch nb = { .size = size }, *b = &nb;
 	int ret;
@@ -284,7 +335,7 @@ static int batch_build(const struct plan *p, enum nftrules_queue_path path, uint
 		return -ENOMEM;
 	ret = batch_wrap(b, true, &seq);
 	if (!ret)
-		ret = batch_body(b, p, path, &seq);
+		ret = batch_body(b, p, st, path, &seq);
 	if (!ret) {
 		*seq_end = seq;
 		ret = batch_wrap(b, false, &seq);
@@ -315,7 +366,7 @@ int nftrules_batch_build(const struct conf *c, enum nftrules_queue_path path, ui
 
 	if (ret)
 		return ret;
-	ret = batch_build(&p, path, seq, buf, size, &seq_end);
+	ret = batch_build(&p, NULL, path, seq, buf, size, &seq_end);
 	nftplan_free(&p);
 	return ret;
 }
@@ -373,15 +424,23 @@ out:
 static int install_path(const struct plan *p, enum nftrules_queue_path path)
 {
 	uint32_t seq = (uint32_t)time(NULL), seq_end;
-	size_t size = batch_size_for(p);
-	void *buf = malloc(size);
-	int len, ret;
+	struct nftstate st;
+	size_t size;
+	void *buf;
+	int len, ret = nftstate_read(NFTRULES_TABLE, &st);
 
-	if (!buf)
+	if (ret)
+		return ret;
+	size = batch_size_for(p) + 512 * (st.n_chains + st.n_sets);
+	buf = malloc(size);
+	if (!buf) {
+		nftstate_free(&st);
 		return -ENOMEM;
-	len = batch_build(p, path, seq, buf, size, &seq_end);
+	}
+	len = batch_build(p, &st, path, seq, buf, size, &seq_end);
 	ret = len < 0 ? len : batch_send(buf, (size_t)len, seq + 1, seq_end - 1);
 	free(buf);
+	nftstate_free(&st);
 	return ret;
 }
 

@@ -1,8 +1,11 @@
 #!/bin/bash
 # A burst of SIGHUPs (50 a second for 4 s, e.g. a config manager gone wild) does not stop
 # nfqroute from deciding connections: reloads closer than a second are coalesced, and
-# every fetch during the burst is answered, routed the right way. The burst's last
-# reload still happens: a domain added to the file just before the burst is routed after.
+# every fetch during the burst is answered, routed the right way. That also needs reloads
+# that keep nfqroute's base chains registered: replacing them unregisters hooks, and the
+# kernel then drops every packet waiting in a queue (a DNS reply lost costs the client a
+# 5 s retry). The burst's last reload still happens: a domain added to the file just
+# before the burst is routed after.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
