@@ -25,6 +25,18 @@ const char *nftrules_queue_path_name(enum nftrules_queue_path path);
 int nftrules_batch_build(const struct conf *c, enum nftrules_queue_path path, uint32_t seq,
 			 void *buf, size_t size);
 
+struct nftstate;
+
+/*
+ * The same over a table the kernel already has (st, from nftstate_read): new table (a
+ * no-op when it exists), one table-wide rule delete, a delete of each set, of each regular
+ * chain and of each base chain c's ruleset no longer has, then chains, sets and rules.
+ * The base chains that stay are never deleted, so their hooks stay registered and queued
+ * packets are not dropped. What nftrules_install sends.
+ */
+int nftrules_batch_build_over(const struct conf *c, const struct nftstate *st,
+			      enum nftrules_queue_path path, uint32_t seq, void *buf, size_t size);
+
 /*
  * Installs (or atomically replaces) the ruleset for c. Tries the native queue expression
  * first and falls back to the compat target when the kernel rejects it; *used tells which

@@ -356,8 +356,8 @@ static size_t batch_size_for(const struct plan *p)
 	return 2 * n;
 }
 
-int nftrules_batch_build(const struct conf *c, enum nftrules_queue_path path, uint32_t seq,
-			 void *buf, size_t size)
+int nftrules_batch_build_over(const struct conf *c, const struct nftstate *st,
+			      enum nftrules_queue_path path, uint32_t seq, void *buf, size_t size)
 {
 	char err[256];
 	uint32_t seq_end;
@@ -366,9 +366,15 @@ int nftrules_batch_build(const struct conf *c, enum nftrules_queue_path path, ui
 
 	if (ret)
 		return ret;
-	ret = batch_build(&p, NULL, path, seq, buf, size, &seq_end);
+	ret = batch_build(&p, st, path, seq, buf, size, &seq_end);
 	nftplan_free(&p);
 	return ret;
+}
+
+int nftrules_batch_build(const struct conf *c, enum nftrules_queue_path path, uint32_t seq,
+			 void *buf, size_t size)
+{
+	return nftrules_batch_build_over(c, NULL, path, seq, buf, size);
 }
 
 /* ---- talking to the kernel ---- */

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "nftplan.h"
 #include "nftrules.h"
+#include "nftstate.h"
 
 #ifndef TEST_SRCDIR
 #define TEST_SRCDIR "."
@@ -420,6 +421,56 @@ static void test_print_matches_reference(void **state)
 	free(ref);
 }
 
+/* A reload over a table the kernel has: base chains that stay are never deleted. */
+static void test_replace_keeps_base_chains(void **state)
+{
+	static char buf[256 * 1024];
+	struct nftstate_chain chains[] = {
+		{ "output", true }, { "prerouting", true }, { "oldbase", true },
+		{ "select", false }, { "route_old", false },
+	};
+	char sets[][256] = { "net4" };
+	struct nftstate st = { .table = "nfqroute", .n_chains = 5, .n_sets = 1,
+			       .chains = chains, .sets = sets };
+	int len = nftrules_batch_build_over(&example, &st, NFTRULES_QUEUE_NATIVE, 1, buf,
+					    sizeof(buf));
+	const struct nlmsghdr *nlh = (const void *)buf;
+	char deleted[512] = "";
+	int delrules = 0, deltables = 0, newchains = 0, order = 0, first_new = 0;
+
+	(void)state;
+	assert_true(len > 0);
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+		struct nlattr *a;
+
+		order++;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			continue;
+		if (type == NFT_MSG_DELTABLE)
+			deltables++;
+		if (type == NFT_MSG_DELRULE)
+			delrules++;
+		if (type == NFT_MSG_NEWCHAIN && !first_new)
+			first_new = order;
+		newchains += type == NFT_MSG_NEWCHAIN;
+		if (type != NFT_MSG_DELCHAIN && type != NFT_MSG_DELSET)
+			continue;
+		assert_int_equal(first_new, 0);	/* every delete before the first new chain */
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+			if (mnl_attr_get_type(a) == (type == NFT_MSG_DELSET ? NFTA_SET_NAME :
+						     NFTA_CHAIN_NAME)) {
+				strcat(deleted, mnl_attr_get_str(a));
+				strcat(deleted, " ");
+			}
+	}
+	assert_int_equal(deltables, 0);
+	assert_int_equal(delrules, 1);
+	/* the set, the regular chains and the base chain the plan lacks; not output/prerouting */
+	assert_string_equal(deleted, "net4 oldbase select route_old ");
+	assert_true(newchains >= 4);	/* output, input, postrouting and more */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_no_masquerade_no_nat_chain),
 		cmocka_unit_test(test_buffer_too_small),
 		cmocka_unit_test(test_print_matches_reference),
+		cmocka_unit_test(test_replace_keeps_base_chains),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
