@@ -29,6 +29,7 @@ struct worker;
 struct tcpdns;
 struct route_mgr;
 struct daemon_fresh;
+struct nftwatch;
 
 #define DAEMON_ERRLEN CONF_ERR_MAX
 #define DAEMON_ROUTE_SLOTS 256		/* routes with a connection counter of their own */
@@ -98,6 +99,9 @@ struct daemon {
 	uint64_t started_ms;		/* monotonic, for uptime */
 	time_t loaded_at;		/* wall clock of the last (re)load */
 	uint64_t reload_ms;		/* monotonic, when the last reload started */
+	struct nftwatch *nftw;		/* our table changed by someone else (daemon.c) */
+	uint64_t reinstall_ms;		/* monotonic, the last time we put the table back */
+	bool reinstall_pending;
 	bool reload_pending;		/* a SIGHUP waits for its turn (see daemon_run) */
 	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */
 	struct learnlog *learnlog;	/* when and from whom recent addresses were learned */

@@ -32,7 +32,7 @@ int loop_fd_del(struct loop *l, int fd);
  * Arms (or re-arms) timer slot id (0 <= id < LOOP_TIMERS) to call fn once at monotonic time
  * at_ms. Returns 0 or -EINVAL.
  */
-#define LOOP_TIMERS 8
+#define LOOP_TIMERS 10
 int loop_timer_set(struct loop *l, unsigned id, uint64_t at_ms, loop_timer_fn fn, void *ctx);
 
 /* Disarms timer slot id. */

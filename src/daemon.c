@@ -33,6 +33,7 @@
 #include "log.h"
 #include "loop.h"
 #include "nftrules.h"
+#include "nftwatch.h"
 #include "pkt.h"
 #include "policy.h"
 #include "pidfile.h"
@@ -52,6 +53,8 @@
 #define ENDPOINT_REFRESH_MS 10000
 #define RELOAD_TIMER 7
 #define RELOAD_MIN_MS 1000	/* SIGHUPs closer together are coalesced */
+#define REINSTALL_TIMER 8
+#define REINSTALL_MIN_MS 1000	/* against a tool that keeps deleting our table */
 #define ERRLEN DAEMON_ERRLEN
 #define LEARNLOG_EVENTS 8192	/* history for `why`: about 400 KiB */
 
@@ -106,6 +109,56 @@ static void route_log(void *ctx, int prio, const char *msg)
 {
 	(void)ctx;
 	log_msg(prio, "%s", msg);
+}
+
+/* ---- our table changed by someone else ---- */
+
+static void daemon_reinstall(struct daemon *d)
+{
+	char err[ERRLEN];
+
+	d->reinstall_pending = false;
+	d->reinstall_ms = util_now_ms();
+	if (nftrules_install(policy_conf(d->policy), &d->qpath, err, sizeof(err)) < 0)
+		log_err("putting the nftables table back: %s", err);
+	else
+		log_warn("nftables table inet %s put back", NFTRULES_TABLE);
+}
+
+static void on_reinstall_timer(void *ctx)
+{
+	daemon_reinstall(ctx);
+}
+
+/*
+ * Another process deleted or flushed (part of) our table, e.g. a firewall restart's
+ * `flush ruleset`: without it, routed connections would leave unmarked, past the tunnel.
+ * Put it back at once, or a second after the last time when something keeps deleting it.
+ */
+static void on_nft_event(void *ctx, int fd, uint32_t events)
+{
+	struct daemon *d = ctx;
+	struct nftwatch_event ev;
+	uint64_t now = util_now_ms();
+	int ret;
+
+	(void)fd;
+	(void)events;
+	ret = nftwatch_read(d->nftw, &ev);
+	if (ret <= 0 || d->reinstall_pending)
+		return;
+	if (ev.lost)
+		log_warn("nftables events were lost: checking table inet %s", NFTRULES_TABLE);
+	else
+		log_warn("nftables table inet %s changed by pid %ld (%s)", NFTRULES_TABLE,
+			 (long)ev.pid, ev.comm[0] ? ev.comm : "?");
+	if (d->reinstall_ms && now < d->reinstall_ms + REINSTALL_MIN_MS) {
+		d->reinstall_pending = true;
+		loop_timer_set(d->loop, REINSTALL_TIMER, d->reinstall_ms + REINSTALL_MIN_MS,
+			       on_reinstall_timer, d);
+		return;
+	}
+	daemon_reinstall(d);
 }
 
 /* ---- start, reload, stop ---- */
@@ -330,6 +383,14 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	log_info("nftables queue path: %s", nftrules_queue_path_name(d->qpath));
+	d->nftw = nftwatch_new(NFTRULES_TABLE, err, errlen);
+	if (!d->nftw)
+		return -EIO;
+	ret = loop_fd_add(d->loop, nftwatch_fd(d->nftw), EPOLLIN, on_nft_event, d);
+	if (ret) {
+		snprintf(err, errlen, "event loop: %s", util_strerr(ret));
+		return ret;
+	}
 	/* after the routes (tunneled lookups need them) and the rules (with strict rp_filter
 	 * a tunneled answer passes only once the mark-restore rule gives it its mark) */
 	ret = daemon_fresh_start(d, true, err, errlen);
@@ -361,6 +422,8 @@ static void daemon_stop(struct daemon *d)
 	if (d->n_pkts && nftrules_install_kept(policy_conf(d->policy), err, sizeof(err)) < 0)
 		log_err("%s", err);
 	daemon_threads_close(d);	/* before anything the workers read goes */
+	nftwatch_free(d->nftw);
+	d->nftw = NULL;
 	control_free(d->ctl);
 	d->ctl = NULL;
 	if (d->rm)
