@@ -14,6 +14,14 @@
 #define CONF_ERR_MAX 512
 #define CONF_TABLE_MAIN 254
 #define CONF_QUEUES_MAX 64	/* queue = N-M: new-connection queues at most */
+#define CONF_MAX_FILE (64u << 20)	/* a configuration file larger than this is a mistake */
+#define CONF_WARN_MAX 32	/* warnings kept per configuration; more are only counted */
+
+/*
+ * Receives one warning (prio LOG_WARNING) for `nfqroute check` or the log; the signature
+ * of a log callback, so the daemon can hand its own.
+ */
+typedef void (*conf_warn_fn)(void *ctx, int prio, const char *msg);
 
 enum conf_fail_mode { CONF_FAIL_CLOSED, CONF_FAIL_OPEN };
 
@@ -22,7 +30,7 @@ enum conf_shared { CONF_SHARED_LAST_WINS, CONF_SHARED_PREFER_TUNNEL };
 
 /* An address prefix: networks =, sources =, network-list = lines. */
 struct conf_prefix {
-	struct pkt_addr addr;	/* host bits cleared */
+	struct pkt_addr addr;	/* host bits cleared (a warning says so when set) */
 	uint8_t len;		/* 0..32 or 0..128 */
 };
 
@@ -51,11 +59,13 @@ struct conf_route {
 	unsigned *domain_lines;		/* line of each domains entry, for messages */
 	size_t n_lists;			/* domain-list = FILE (may repeat) */
 	char **lists;
+	unsigned *list_lines;		/* line of each domain-list key, for messages */
 	enum dlist_format list_format;	/* format = (default auto): of this route's lists */
 	int line;			/* line of the [route] header */
 	/* selectors decided in the kernel (nftables), before any domain decision */
 	size_t n_networks;		/* networks = CIDR ..., network-list = FILE */
 	struct conf_prefix *networks;
+	unsigned *network_lines;	/* line of the key that gave each network */
 	size_t n_sources;		/* sources = CIDR ... */
 	struct conf_prefix *sources;
 	size_t n_ports;			/* ports = tcp:25 udp:5000-5100 */
@@ -106,6 +116,10 @@ struct conf {
 	uint32_t max_names;		/* max-names = 0 (max-entries / 2) */
 	enum conf_shared shared_address; /* shared-address = last-wins|prefer-tunnel */
 	bool per_client;		/* per-client = yes: LAN hosts keep their own mappings */
+	/* what is valid but likely not what was meant: "FILE:LINE: text", printable ASCII */
+	size_t n_warnings;		/* at most CONF_WARN_MAX */
+	char **warnings;
+	size_t warnings_dropped;	/* beyond CONF_WARN_MAX */
 };
 
 /*
@@ -113,7 +127,12 @@ struct conf {
  * caller frees with conf_free. On failure returns -EINVAL (or -errno when the file cannot
  * be read), writes "FILE:LINE: message" into err and leaves *out NULL. Checks keys,
  * values, duplicate names, marks and tables, that marks lie inside mark-mask, and that
- * domain-list files are readable.
+ * domain-list files are readable. Every file it reads (the configuration, domain-list and
+ * network-list files) must be a regular file within its size limit: a FIFO or a device is
+ * refused without blocking. Text from the file quoted in err has bytes outside printable
+ * ASCII escaped as \xHH and long values shortened with "...". What is valid but likely a
+ * mistake (host bits set in a prefix, keys ignored with table = main) is kept in
+ * (*out)->warnings.
  */
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
 
@@ -132,6 +151,13 @@ int conf_queue_describe(const struct conf *c, char *buf, size_t size);
  * (queue-length, queue-buffer, queue-batch, pin-workers), one line each, for `nfqroute check`.
  */
 void conf_queue_print(const struct conf *c, FILE *out);
+
+/*
+ * Warnings that depend on this host, for `nfqroute check`: a route's interface, an
+ * inbound-interface or a lan-interfaces entry that does not exist (yet). Calls fn once
+ * per warning; never fails.
+ */
+void conf_host_check(const struct conf *c, conf_warn_fn fn, void *ctx);
 
 /* Index of the route named name, or -ENOENT. */
 int conf_route_find(const struct conf *c, const char *name);

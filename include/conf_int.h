@@ -43,6 +43,8 @@
 /* ip rule priority of the main table's rule: ours must all stay below it. */
 #define CONF_PRIO_MAIN		32766
 #define CONF_LIST_SEP		" \t,"
+#define CONF_QUOTES		4	/* values one message may quote */
+#define CONF_QUOTE_MAX		100	/* bytes of a quoted value, "..." included */
 #define CONF_NAME_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
@@ -78,6 +80,8 @@ struct conf_parser {
 	char *err;
 	size_t errlen;
 	char default_name[CONF_NAME_MAX];	/* default = ROUTE, resolved by conf_check */
+	char quote[CONF_QUOTES][CONF_QUOTE_MAX];	/* conf_q's ring */
+	unsigned n_quote;
 };
 
 struct conf_key;
@@ -95,6 +99,23 @@ struct conf_key {
 /* Writes "FILE:LINE: message" into the parser's error buffer; returns -EINVAL. */
 int conf_err(struct conf_parser *p, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Writes "FILE: message" (no line: about the file itself); returns -EINVAL. */
+int conf_err_file(struct conf_parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Keeps "FILE:LINE: message" as a warning of the configuration (see struct conf); best
+ * effort: a warning that cannot be stored is counted as dropped.
+ */
+void conf_warn(struct conf_parser *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Text from the file ready to quote in a message (util_quote: escaped, shortened to
+ * CONF_QUOTE_MAX). Valid until CONF_QUOTES more calls: enough for one message.
+ */
+const char *conf_q(struct conf_parser *p, const char *text);
 
 /* Writes "FILE: out of memory"; returns -ENOMEM. */
 int conf_nomem(struct conf_parser *p);

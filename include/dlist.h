@@ -21,6 +21,7 @@ enum dlist_format {
 #define DLIST_SAMPLES 3
 #define DLIST_REASONS 8
 #define DLIST_REASON_LINES 3
+#define DLIST_MAX_FILE (1u << 30)	/* a list (domains or networks) this large is a mistake */
 #define DLIST_INCLUDE_DEPTH 16	/* v2fly include chains deeper than this are skipped */
 
 /* What loading one list did, for `nfqroute check` and the log. */
@@ -29,6 +30,9 @@ struct dlist_stats {
 	size_t loaded;			/* rules added, of all kinds */
 	size_t kinds[DOMAIN_KIND_COUNT];	/* rules added, by kind */
 	size_t direct;			/* of those, exceptions to DOMAIN_ROUTE_DIRECT (@@) */
+	size_t direct_kinds[DOMAIN_KIND_COUNT];	/* exceptions, by kind */
+	enum dlist_format detected;	/* what dlist_detect says of the list, whatever the
+					 * format used (tells a wrong format = apart) */
 	size_t includes;		/* v2fly files included */
 	size_t filtered;		/* v2fly entries an include's @attribute filter left out */
 	size_t skipped;			/* entries neither rules, comments nor blank */
@@ -65,11 +69,19 @@ enum dlist_format dlist_detect(const char *data, size_t len);
  * Loads a list from path into m: its rules take route, gfwlist "@@" exceptions take
  * DOMAIN_ROUTE_DIRECT. format DLIST_AUTO detects it. v2fly include:NAME reads the file NAME
  * in the list's directory. Entries that are not rules are counted in *st (may be NULL)
- * and skipped, never fatal; so are includes that cannot be read. Returns 0, or -errno
- * when the file cannot be read or memory runs out (message in err).
+ * and skipped, never fatal; so are includes that cannot be read. Only regular files are
+ * read (a FIFO or a device is refused without blocking, -EINVAL), of at most
+ * DLIST_MAX_FILE bytes (-EFBIG). Returns 0, or -errno when the file cannot be read or
+ * memory runs out (message in err: "PATH: reason").
  */
 int dlist_load_format(const char *path, enum dlist_format format, struct domain_matcher *m,
 		      uint16_t route, struct dlist_stats *st, char *err, size_t errlen);
+
+/*
+ * The text for a failure to read a list (dlist_load_format's -errno): "not a regular file"
+ * for -EINVAL, the size limit for -EFBIG, else strerror.
+ */
+const char *dlist_strerr(int neg_errno);
 
 /* dlist_load_format with DLIST_AUTO. */
 int dlist_load(const char *path, struct domain_matcher *m, uint16_t route,

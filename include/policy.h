@@ -72,4 +72,13 @@ const char *policy_route_name(const struct policy *p, int route);
  */
 void policy_print_summary(const struct policy *p, FILE *out);
 
+/*
+ * Hands fn (prio LOG_WARNING) every warning about p: those of its configuration
+ * (conf->warnings: host bits set in a prefix, keys ignored with table = main) and a domain
+ * list that gave no rule at all ("FILE: no rule read from N lines; is format = right?
+ * (detected format would be X)"). For `nfqroute check`, and for the daemon's log after
+ * each policy_new (start and reload). Does not look at the host (see conf_host_check).
+ */
+void policy_warnings(const struct policy *p, conf_warn_fn fn, void *ctx);
+
 #endif

@@ -22,6 +22,7 @@
 #include "dlist.h"
 #include "domain.h"
 #include "queue.h"
+#include "util.h"
 
 static char *conf_trim(char *s)
 {
@@ -132,11 +133,13 @@ static int conf_unknown_key(struct conf_parser *p, const char *key)
 	const char *name = global ? "" : conf_cur(p)->name;
 
 	if (conf_key_find(global ? SECT_ROUTE : SECT_GLOBAL, key))
-		return conf_err(p, p->line, "key %s belongs in %s, not in [%s%s%s]", key,
+		return conf_err(p, p->line, "key %s belongs in %s, not in [%s%s%s]",
+				conf_q(p, key),
 				global ? "[route NAME]" : "[global]", global ? "global" : "route",
-				global ? "" : " ", name);
-	return conf_err(p, p->line, "unknown key %s in [%s%s%s]", key, global ? "global" : "route",
-			global ? "" : " ", name);
+				global ? "" : " ", conf_q(p, name));
+	return conf_err(p, p->line, "unknown key %s in [%s%s%s]", conf_q(p, key),
+			global ? "global" : "route",
+			global ? "" : " ", conf_q(p, name));
 }
 
 static int conf_assign(struct conf_parser *p, char *s)
@@ -148,7 +151,7 @@ static int conf_assign(struct conf_parser *p, char *s)
 	size_t id;
 
 	if (!eq)
-		return conf_err(p, p->line, "expected key = value, got '%s'", s);
+		return conf_err(p, p->line, "expected key = value, got '%s'", conf_q(p, s));
 	*eq = '\0';
 	key = conf_trim(s);
 	val = conf_trim(eq + 1);
@@ -156,16 +159,17 @@ static int conf_assign(struct conf_parser *p, char *s)
 		return conf_err(p, p->line, "missing key before '='");
 	if (p->sect == SECT_NONE)
 		return conf_err(p, p->line, "key %s is outside a section; start with [global] "
-				"or [route NAME]", key);
+				"or [route NAME]", conf_q(p, key));
 	k = conf_key_find(p->sect, key);
 	if (!k)
 		return conf_unknown_key(p, key);
 	if (!*val)
-		return conf_err(p, p->line, "%s has no value", key);
+		return conf_err(p, p->line, "%s has no value", conf_q(p, key));
 	id = (size_t)(k - conf_keys);
 	seen = conf_seen_cur(p);
 	if (seen->line[id] && !k->repeat)
-		return conf_err(p, p->line, "duplicate key %s (first set at line %u)", key,
+		return conf_err(p, p->line, "duplicate key %s (first set at line %u)",
+				conf_q(p, key),
 				seen->line[id]);
 	if (!seen->line[id])
 		seen->line[id] = p->line;
@@ -181,10 +185,11 @@ static int conf_route_name_check(struct conf_parser *p, const char *name)
 		return conf_err(p, p->line, "route section needs a name: [route NAME]");
 	if (len >= CONF_NAME_MAX || strspn(name, CONF_NAME_CHARS) != len)
 		return conf_err(p, p->line, "route name %s is invalid (1-%d characters of "
-				"A-Z a-z 0-9 _ -)", name, CONF_NAME_MAX - 1);
+				"A-Z a-z 0-9 _ -)", conf_q(p, name), CONF_NAME_MAX - 1);
 	i = conf_route_find(p->c, name);
 	if (i >= 0)
-		return conf_err(p, p->line, "duplicate route %s (first at line %d)", name,
+		return conf_err(p, p->line, "duplicate route %s (first at line %d)",
+				conf_q(p, name),
 				p->c->routes[i].line);
 	return 0;
 }
@@ -225,7 +230,8 @@ static int conf_section(struct conf_parser *p, char *s)
 	char *in;
 
 	if (s[len - 1] != ']')
-		return conf_err(p, p->line, "missing ] at the end of section header %s", s);
+		return conf_err(p, p->line, "missing ] at the end of section header %s",
+				conf_q(p, s));
 	s[len - 1] = '\0';
 	in = conf_trim(s + 1);
 	if (!strcmp(in, "global")) {
@@ -239,7 +245,7 @@ static int conf_section(struct conf_parser *p, char *s)
 	if (!strncmp(in, "route", 5) && (!in[5] || isspace((unsigned char)in[5])))
 		return conf_route_open(p, conf_trim(in + 5));
 	return conf_err(p, p->line, "unknown section [%s] (expected [global] or [route NAME])",
-			in);
+			conf_q(p, in));
 }
 
 static int conf_line(struct conf_parser *p, char *s)
@@ -273,8 +279,7 @@ static int conf_read(struct conf_parser *p, FILE *f)
 	}
 	if (ret == 0 && ferror(f)) {
 		ret = errno ? -errno : -EIO;
-		if (p->err && p->errlen)
-			snprintf(p->err, p->errlen, "%s: %s", p->path, strerror(-ret));
+		conf_err_file(p, "%s", strerror(-ret));
 	}
 	free(buf);
 	return ret;
@@ -331,6 +336,29 @@ static int conf_parser_init(struct conf_parser *p)
 	return 0;
 }
 
+/* The configuration file itself: a regular file (util_file_open), never blocking. */
+static int conf_open(struct conf_parser *p, FILE **f)
+{
+	char limit[32];
+	int fd, ret = util_file_open(p->path, CONF_MAX_FILE, &fd, NULL);
+
+	if (ret == -EFBIG) {
+		util_size_text(CONF_MAX_FILE, limit, sizeof(limit));
+		conf_err_file(p, "larger than %s, the limit for a configuration file", limit);
+		return ret;
+	}
+	if (ret < 0) {
+		conf_err_file(p, "%s", util_file_strerr(ret));
+		return ret;
+	}
+	*f = fdopen(fd, "r");
+	if (!*f) {
+		close(fd);
+		return conf_nomem(p);
+	}
+	return 0;
+}
+
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
 	struct conf_parser p = { .path = path, .err = err, .errlen = errlen };
@@ -340,13 +368,9 @@ int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
-	f = fopen(path, "re");
-	if (!f) {
-		ret = -errno;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	ret = conf_open(&p, &f);
+	if (ret < 0)
 		return ret;
-	}
 	ret = conf_parser_init(&p);
 	if (ret == 0)
 		ret = conf_read(&p, f);
@@ -372,6 +396,8 @@ static void conf_route_free(struct conf_route *r)
 	free(r->domains);
 	free(r->domain_lines);
 	free(r->lists);
+	free(r->list_lines);
+	free(r->network_lines);
 	free(r->bypass);
 	free(r->networks);
 	free(r->sources);
@@ -386,6 +412,9 @@ void conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_routes; i++)
 		conf_route_free(&c->routes[i]);
 	free(c->routes);
+	for (size_t i = 0; i < c->n_warnings; i++)
+		free(c->warnings[i]);
+	free(c->warnings);
 	free(c->lan_ifs);
 	free(c->control);
 	free(c->control_group);

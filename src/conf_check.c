@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conf_int.h"
@@ -25,6 +26,12 @@ static int conf_check_route(struct conf_parser *p, size_t i)
 		return conf_err(p, p->seen[i].header, "route %s has no table (required)", r->name);
 	if (r->table == CONF_TABLE_MAIN) {
 		r->mark = 0;	/* exception routes are left unmarked: main is the default */
+		if (seen[K_INTERFACE])
+			conf_warn(p, seen[K_INTERFACE], "interface is ignored in route %s: with "
+				  "table = main its traffic stays on the main table", r->name);
+		if (seen[K_MARK])
+			conf_warn(p, seen[K_MARK], "mark is ignored in route %s: with table = main "
+				  "its traffic is left unmarked", r->name);
 		return 0;
 	}
 	if (!seen[K_INTERFACE])
@@ -139,33 +146,73 @@ static int conf_check_default(struct conf_parser *p)
 	i = conf_route_find(p->c, p->default_name);
 	if (i < 0)
 		return conf_err(p, p->global.line[K_DEFAULT], "default %s: no such route",
-				p->default_name);
+				conf_q(p, p->default_name));
 	p->c->default_route = i;
 	return 0;
 }
 
-/* The same network in two routes is ambiguous: which one wins could not be told. */
+struct conf_net_ref {
+	const struct conf_prefix *pf;
+	unsigned line;
+	size_t route;
+};
+
+static int conf_net_cmp(const void *a, const void *b)
+{
+	const struct conf_net_ref *x = a, *y = b;
+	int d = memcmp(&x->pf->addr, &y->pf->addr, sizeof(x->pf->addr));
+
+	if (!d)
+		d = (int)x->pf->len - (int)y->pf->len;
+	if (!d)
+		d = (x->line > y->line) - (x->line < y->line);
+	return d;
+}
+
+/*
+ * The same network in two routes is ambiguous: which one wins could not be told. Sorted
+ * like the domains (network lists are long); the repeat with the lowest line is reported,
+ * at the line of the key that repeats it. The same network twice in one route is harmless.
+ */
 static int conf_check_networks(struct conf_parser *p)
 {
 	const struct conf *c = p->c;
+	struct conf_net_ref *refs;
+	const struct conf_net_ref *dup = NULL, *orig = NULL;
+	char text[INET6_ADDRSTRLEN];
+	size_t n = 0;
+	int ret = 0;
 
 	for (size_t i = 0; i < c->n_routes; i++)
-		for (size_t a = 0; a < c->routes[i].n_networks; a++)
-			for (size_t j = i + 1; j < c->n_routes; j++)
-				for (size_t b = 0; b < c->routes[j].n_networks; b++) {
-					const struct conf_prefix *x = &c->routes[i].networks[a];
-					const struct conf_prefix *y = &c->routes[j].networks[b];
-					char text[INET6_ADDRSTRLEN];
-
-					if (x->len != y->len || memcmp(&x->addr, &y->addr,
-								       sizeof(x->addr)))
-						continue;
-					inet_ntop(x->addr.family, x->addr.a, text, sizeof(text));
-					return conf_err(p, p->seen[j].header, "network %s/%u is "
-							"listed by routes %s and %s", text, x->len,
-							c->routes[i].name, c->routes[j].name);
-				}
-	return 0;
+		n += c->routes[i].n_networks;
+	if (n < 2)
+		return 0;
+	refs = calloc(n, sizeof(*refs));
+	if (!refs)
+		return conf_nomem(p);
+	n = 0;
+	for (size_t i = 0; i < c->n_routes; i++)
+		for (size_t j = 0; j < c->routes[i].n_networks; j++)
+			refs[n++] = (struct conf_net_ref){ &c->routes[i].networks[j],
+							   c->routes[i].network_lines[j], i };
+	qsort(refs, n, sizeof(*refs), conf_net_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (refs[i].pf->len != refs[first].pf->len ||
+		    memcmp(&refs[i].pf->addr, &refs[first].pf->addr, sizeof(refs[i].pf->addr)))
+			first = i;
+		else if (refs[i].route != refs[first].route && (!dup || refs[i].line < dup->line)) {
+			dup = &refs[i];
+			orig = &refs[first];
+		}
+	}
+	if (dup) {
+		inet_ntop(dup->pf->addr.family, dup->pf->addr.a, text, sizeof(text));
+		ret = conf_err(p, dup->line, "network %s/%u is already listed at line %u "
+			       "(route %s)", text, dup->pf->len, orig->line,
+			       c->routes[orig->route].name);
+	}
+	free(refs);
+	return ret;
 }
 
 int conf_check(struct conf_parser *p)
@@ -189,3 +236,31 @@ int conf_check(struct conf_parser *p)
 	return ret;
 }
 
+
+/* An interface name the kernel does not know now: wg0 may come up after the daemon. */
+static void conf_host_iface(const char *what, const char *name, conf_warn_fn fn, void *ctx)
+{
+	char msg[CONF_ERR_MAX];
+
+	if (!name[0] || if_nametoindex(name))
+		return;
+	snprintf(msg, sizeof(msg), "%s %s does not exist (yet)", what, name);
+	fn(ctx, LOG_WARNING, msg);
+}
+
+void conf_host_check(const struct conf *c, conf_warn_fn fn, void *ctx)
+{
+	char what[CONF_NAME_MAX + 32];
+
+	for (size_t i = 0; i < c->n_routes; i++) {
+		const struct conf_route *r = &c->routes[i];
+
+		snprintf(what, sizeof(what), "route %s: interface", r->name);
+		if (r->table != CONF_TABLE_MAIN)
+			conf_host_iface(what, r->ifname, fn, ctx);
+		snprintf(what, sizeof(what), "route %s: inbound-interface", r->name);
+		conf_host_iface(what, r->inbound_if, fn, ctx);
+	}
+	for (size_t i = 0; i < c->n_lan_ifs; i++)
+		conf_host_iface("lan-interfaces: interface", c->lan_ifs[i], fn, ctx);
+}

@@ -30,17 +30,18 @@ int conf_key_queue(struct conf_parser *p, const struct conf_key *k, char *val)
 		*dash = '-';
 	if (bad)
 		return conf_err(p, p->line, "%s %s is not a queue number or a range FIRST-LAST",
-				k->name, val);
+				k->name, conf_q(p, val));
 	if (!dash)
 		hi = lo;
 	if (lo > UINT16_MAX || hi > UINT16_MAX)
-		return conf_err(p, p->line, "%s %s is out of range (0-65535)", k->name, val);
+		return conf_err(p, p->line, "%s %s is out of range (0-65535)",
+				k->name, conf_q(p, val));
 	if (hi < lo)
 		return conf_err(p, p->line, "%s %s is invalid (the last queue is below the first)",
-				k->name, val);
+				k->name, conf_q(p, val));
 	if (hi - lo + 1 > CONF_QUEUES_MAX)
 		return conf_err(p, p->line, "%s %s spans %" PRIu64 " queues (at most %d)", k->name,
-				val, hi - lo + 1, CONF_QUEUES_MAX);
+				conf_q(p, val), hi - lo + 1, CONF_QUEUES_MAX);
 	c->queue = (uint16_t)lo;
 	c->queue_count = (uint16_t)(hi - lo + 1);
 	return 0;
@@ -64,7 +65,8 @@ int conf_key_fanout(struct conf_parser *p, const struct conf_key *k, char *val)
 	else if (!strcmp(val, "cpu"))
 		p->c->fanout_cpu = true;
 	else
-		return conf_err(p, p->line, "%s %s is invalid (use hash or cpu)", k->name, val);
+		return conf_err(p, p->line, "%s %s is invalid (use hash or cpu)",
+				k->name, conf_q(p, val));
 	return 0;
 }
 
@@ -104,11 +106,12 @@ int conf_key_size(struct conf_parser *p, const struct conf_key *k, char *val)
 	}
 	if (len >= sizeof(num) || conf_num(num, &v) < 0)
 		return conf_err(p, p->line, "%s %s is not a size (bytes, or a number followed by "
-				"K, M or G)", k->name, val);
+				"K, M or G)", k->name, conf_q(p, val));
 	conf_size_text(k->min, lo, sizeof(lo));
 	conf_size_text(k->max, hi, sizeof(hi));
 	if (v > UINT32_MAX / mult || v * mult < k->min || v * mult > k->max)
-		return conf_err(p, p->line, "%s %s is out of range (%s-%s)", k->name, val, lo, hi);
+		return conf_err(p, p->line, "%s %s is out of range (%s-%s)",
+				k->name, conf_q(p, val), lo, hi);
 	*(uint32_t *)conf_field(p, k) = (uint32_t)(v * mult);
 	return 0;
 }

@@ -16,27 +16,85 @@
 #include "conf_int.h"
 #include "dlist.h"
 #include "domain.h"
+#include "util.h"
+
+/*
+ * "FILE:LINE: message" (line 0: "FILE: message") into out, with what no conf_q escaped
+ * (the path, a stray value) escaped too: no raw byte of the file ever reaches a terminal.
+ */
+static void conf_vformat(const struct conf_parser *p, unsigned line, char *out, size_t size,
+			 const char *fmt, va_list ap)
+{
+	char msg[2 * CONF_ERR_MAX];
+	int n;
+
+	if (line)
+		n = snprintf(msg, sizeof(msg), "%s:%u: ", p->path, line);
+	else
+		n = snprintf(msg, sizeof(msg), "%s: ", p->path);
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	util_quote(out, size, msg);
+}
 
 int conf_err(struct conf_parser *p, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (!p->err || !p->errlen)
 		return -EINVAL;
-	n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, line);
-	if (n >= 0 && (size_t)n < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	conf_vformat(p, line, p->err, p->errlen, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
+}
+
+int conf_err_file(struct conf_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->err || !p->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	conf_vformat(p, 0, p->err, p->errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void conf_warn(struct conf_parser *p, unsigned line, const char *fmt, ...)
+{
+	struct conf *c = p->c;
+	char msg[CONF_ERR_MAX], **arr;
+	va_list ap;
+
+	if (c->n_warnings >= CONF_WARN_MAX) {
+		c->warnings_dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	conf_vformat(p, line, msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	arr = conf_array_grow(c->warnings, c->n_warnings, sizeof(*arr));
+	if (arr)
+		c->warnings = arr;
+	if (!arr || !(arr[c->n_warnings] = strdup(msg))) {
+		c->warnings_dropped++;
+		return;
+	}
+	c->n_warnings++;
+}
+
+const char *conf_q(struct conf_parser *p, const char *text)
+{
+	char *buf = p->quote[p->n_quote++ % CONF_QUOTES];
+
+	util_quote(buf, CONF_QUOTE_MAX, text);
+	return buf;
 }
 
 int conf_nomem(struct conf_parser *p)
 {
-	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s: out of memory", p->path);
+	conf_err_file(p, "out of memory");
 	return -ENOMEM;
 }
 
@@ -125,14 +183,15 @@ int conf_range(struct conf_parser *p, const struct conf_key *k, const char *val,
 	uint64_t v;
 
 	if (conf_num(val, &v) < 0)
-		return conf_err(p, p->line, "%s %s is not a number", k->name, val);
+		return conf_err(p, p->line, "%s %s is not a number", k->name, conf_q(p, val));
 	if (v > UINT32_MAX && k->max == UINT32_MAX)
-		return conf_err(p, p->line, "%s %s does not fit in 32 bits", k->name, val);
+		return conf_err(p, p->line, "%s %s does not fit in 32 bits",
+				k->name, conf_q(p, val));
 	if (v == 0 && k->min == 1)
 		return conf_err(p, p->line, "%s must not be 0", k->name);
 	if (v < k->min || v > k->max)
 		return conf_err(p, p->line, "%s %s is out of range (%" PRIu32 "-%" PRIu32 ")",
-				k->name, val, k->min, k->max);
+				k->name, conf_q(p, val), k->min, k->max);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -154,7 +213,8 @@ int conf_key_bool(struct conf_parser *p, const struct conf_key *k, char *val)
 			return 0;
 		}
 	}
-	return conf_err(p, p->line, "%s %s is not a boolean (use yes or no)", k->name, val);
+	return conf_err(p, p->line, "%s %s is not a boolean (use yes or no)",
+			k->name, conf_q(p, val));
 }
 
 int conf_key_fail_mode(struct conf_parser *p, const struct conf_key *k, char *val)
@@ -164,7 +224,8 @@ int conf_key_fail_mode(struct conf_parser *p, const struct conf_key *k, char *va
 	else if (!strcmp(val, "open"))
 		p->c->fail_mode = CONF_FAIL_OPEN;
 	else
-		return conf_err(p, p->line, "%s %s is invalid (use closed or open)", k->name, val);
+		return conf_err(p, p->line, "%s %s is invalid (use closed or open)",
+				k->name, conf_q(p, val));
 	return 0;
 }
 
@@ -180,7 +241,7 @@ int conf_key_ifname(struct conf_parser *p, const struct conf_key *k, char *val)
 	if (!conf_ifname_ok(val))
 		return conf_err(p, p->line, "%s %s is not a valid interface name "
 				"(at most %d characters, no '/', ':' or spaces)",
-				k->name, val, IF_NAMESIZE - 1);
+				k->name, conf_q(p, val), IF_NAMESIZE - 1);
 	strcpy(conf_cur(p)->ifname, val);
 	return 0;
 }
@@ -221,11 +282,11 @@ int conf_key_gateway(struct conf_parser *p, const struct conf_key *k, char *val)
 
 		if (conf_addr_parse(tok, &a) < 0)
 			return conf_err(p, p->line, "%s %s is not an IPv4 or IPv6 host address",
-					k->name, tok);
+					k->name, conf_q(p, tok));
 		v4 = a.family == AF_INET;
 		if (v4 ? r->has_gw4 : r->has_gw6)
 			return conf_err(p, p->line, "%s has more than one IPv%c address (%s)",
-					k->name, v4 ? '4' : '6', tok);
+					k->name, v4 ? '4' : '6', conf_q(p, tok));
 		*(v4 ? &r->gw4 : &r->gw6) = a;
 		*(v4 ? &r->has_gw4 : &r->has_gw6) = true;
 	}
@@ -257,7 +318,8 @@ int conf_key_endpoint(struct conf_parser *p, const struct conf_key *k, char *val
 	while ((tok = conf_token(&val))) {
 		if (conf_addr_parse(tok, &a) < 0)
 			return conf_err(p, p->line, "%s %s is not an IPv4 or IPv6 host address "
-					"(write it without port or brackets)", k->name, tok);
+					"(write it without port or brackets)",
+							k->name, conf_q(p, tok));
 		ret = conf_bypass_add(p, &a);
 		if (ret < 0)
 			return ret;
@@ -317,11 +379,12 @@ static int conf_rule_text(struct conf_parser *p, const struct conf_key *k, const
 	if (domain_rule_parse(tok, &r, &why) < 0) {
 		if (!strchr(tok, ':') || !strncmp(tok, "domain:", 7))
 			return conf_err(p, p->line, "%s: %s is not a valid domain name", k->name,
-					tok);
-		return conf_err(p, p->line, "%s: %s is not a valid rule (%s)", k->name, tok, why);
+					conf_q(p, tok));
+		return conf_err(p, p->line, "%s: %s is not a valid rule (%s)",
+				k->name, conf_q(p, tok), why);
 	}
 	if (r.kind == DOMAIN_REGEXP && domain_regexp_check(r.text, msg, sizeof(msg)) < 0)
-		return conf_err(p, p->line, "%s: %s: %s", k->name, tok, msg);
+		return conf_err(p, p->line, "%s: %s: %s", k->name, conf_q(p, tok), msg);
 	snprintf(out, size, "%s%s%s", r.kind == DOMAIN_SUFFIX ? "" : domain_kind_name(r.kind),
 		 r.kind == DOMAIN_SUFFIX ? "" : ":", r.text);
 	return 0;
@@ -347,7 +410,7 @@ int conf_key_format(struct conf_parser *p, const struct conf_key *k, char *val)
 {
 	if (dlist_format_parse(val, &conf_cur(p)->list_format) < 0)
 		return conf_err(p, p->line, "%s %s is invalid (use auto, plain, dnsmasq, gfwlist, "
-				"hosts or v2fly)", k->name, val);
+				"hosts or v2fly)", k->name, conf_q(p, val));
 	return 0;
 }
 
@@ -369,6 +432,7 @@ char *conf_path_join(const char *dir, const char *file)
 static int conf_list_add(struct conf_parser *p, char *path)
 {
 	struct conf_route *r = conf_cur(p);
+	unsigned *lines;
 	char **arr;
 
 	for (size_t i = 0; i < r->n_lists; i++) {
@@ -378,31 +442,52 @@ static int conf_list_add(struct conf_parser *p, char *path)
 		}
 	}
 	arr = conf_array_grow(r->lists, r->n_lists, sizeof(*arr));
-	if (!arr) {
+	if (arr)
+		r->lists = arr;
+	lines = arr ? conf_array_grow(r->list_lines, r->n_lists, sizeof(*lines)) : NULL;
+	if (!lines) {
 		free(path);
 		return conf_nomem(p);
 	}
-	r->lists = arr;
+	r->list_lines = lines;
+	r->list_lines[r->n_lists] = p->line;
 	r->lists[r->n_lists++] = path;
 	return 0;
 }
 
+/*
+ * Opens a file the configuration names (util_file_open: a regular file within max bytes,
+ * never blocking), or says at the key's line why not: "domain-list PATH: not a regular
+ * file". Returns the descriptor or -EINVAL.
+ */
+static int conf_file_open(struct conf_parser *p, const struct conf_key *k, const char *path,
+			  uint64_t max)
+{
+	char limit[32];
+	int fd, ret = util_file_open(path, max, &fd, NULL);
+
+	if (ret == 0)
+		return fd;
+	if (ret != -EFBIG)
+		return conf_err(p, p->line, "%s %s: %s", k->name, path, util_file_strerr(ret));
+	util_size_text(max, limit, sizeof(limit));
+	return conf_err(p, p->line, "%s %s: larger than %s, the limit for a list", k->name, path,
+			limit);
+}
+
 int conf_key_domain_list(struct conf_parser *p, const struct conf_key *k, char *val)
 {
-	struct stat st;
 	char *path = conf_path_join(p->dir, val);
-	int ret;
+	int fd;
 
 	if (!path)
 		return conf_nomem(p);
-	ret = access(path, R_OK) < 0 ? -errno : 0;
-	if (ret == 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		ret = -EISDIR;
-	if (ret < 0) {
-		conf_err(p, p->line, "%s %s: %s", k->name, path, strerror(-ret));
+	fd = conf_file_open(p, k, path, DLIST_MAX_FILE);
+	if (fd < 0) {
 		free(path);
-		return -EINVAL;
+		return fd;
 	}
+	close(fd);	/* policy_new reads it, with the same checks */
 	return conf_list_add(p, path);
 }
 
@@ -418,10 +503,14 @@ int conf_key_string(struct conf_parser *p, const struct conf_key *k, char *val)
 	return *field ? 0 : conf_nomem(p);
 }
 
-/* "ADDR" or "ADDR/LEN" for either family; host bits are cleared as nft would require. */
+/*
+ * "ADDR" or "ADDR/LEN" for either family; host bits are cleared as nft would require.
+ * Returns 0, 1 when host bits were set (and cleared), or -EINVAL.
+ */
 static int conf_prefix_parse(const char *tok, struct conf_prefix *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
+	struct pkt_addr given;
 	char *slash, *end;
 	unsigned long len;
 	size_t max;
@@ -449,8 +538,20 @@ static int conf_prefix_parse(const char *tok, struct conf_prefix *out)
 			return -EINVAL;
 	}
 	out->len = (uint8_t)len;
+	given = out->addr;
 	netset_prefix_mask(out);
-	return 0;
+	return memcmp(&given, &out->addr, sizeof(given)) ? 1 : 0;
+}
+
+/* "10.0.0.1/8 has host bits set; means 10.0.0.0/8": valid, but rarely what was meant. */
+static void conf_prefix_warn(struct conf_parser *p, const char *where, const char *tok,
+			     const struct conf_prefix *pf)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(pf->addr.family, pf->addr.a, text, sizeof(text));
+	conf_warn(p, p->line, "%s%s has host bits set; means %s/%u", where, conf_q(p, tok), text,
+		  pf->len);
 }
 
 static int conf_prefix_add(struct conf_parser *p, bool sources, const struct conf_prefix *pf)
@@ -459,10 +560,18 @@ static int conf_prefix_add(struct conf_parser *p, bool sources, const struct con
 	struct conf_prefix **arr = sources ? &r->sources : &r->networks;
 	size_t *n = sources ? &r->n_sources : &r->n_networks;
 	struct conf_prefix *grown = conf_array_grow(*arr, *n, sizeof(**arr));
+	unsigned *lines;
 
 	if (!grown)
 		return conf_nomem(p);
 	*arr = grown;
+	if (!sources) {
+		lines = conf_array_grow(r->network_lines, *n, sizeof(*lines));
+		if (!lines)
+			return conf_nomem(p);
+		r->network_lines = lines;
+		lines[*n] = p->line;
+	}
 	(*arr)[(*n)++] = *pf;
 	return 0;
 }
@@ -475,9 +584,13 @@ static int conf_prefixes(struct conf_parser *p, const struct conf_key *k, char *
 	int ret;
 
 	while ((tok = conf_token(&val))) {
-		if (conf_prefix_parse(tok, &pf) < 0)
+		ret = conf_prefix_parse(tok, &pf);
+		if (ret < 0)
 			return conf_err(p, p->line, "%s %s is not an address or prefix "
-					"(e.g. 192.0.2.0/24 or 2001:db8::/32)", k->name, tok);
+					"(e.g. 192.0.2.0/24 or 2001:db8::/32)", k->name,
+					conf_q(p, tok));
+		if (ret > 0)
+			conf_prefix_warn(p, "", tok, &pf);
 		ret = conf_prefix_add(p, sources, &pf);
 		if (ret < 0)
 			return ret;
@@ -500,7 +613,7 @@ static int conf_network_file(struct conf_parser *p, const char *path, FILE *f)
 {
 	struct conf_prefix pf;
 	unsigned line = 0;
-	char *buf = NULL;
+	char *buf = NULL, where[CONF_QUOTE_MAX + 32];
 	size_t size = 0;
 	int ret = 0;
 
@@ -512,12 +625,21 @@ static int conf_network_file(struct conf_parser *p, const char *path, FILE *f)
 		s[strcspn(s, " \t")] = '\0';
 		if (!*s)
 			continue;
-		if (conf_prefix_parse(s, &pf) < 0)
-			ret = conf_err(p, p->line, "network-list %s:%u: %s is not an address or prefix",
-				       path, line, s);
-		else
-			ret = conf_prefix_add(p, false, &pf);
+		ret = conf_prefix_parse(s, &pf);
+		if (ret < 0) {
+			ret = conf_err(p, p->line, "network-list %s:%u: %s is not an address or "
+				       "prefix", path, line, conf_q(p, s));
+			break;
+		}
+		if (ret > 0) {
+			snprintf(where, sizeof(where), "network-list %s:%u: ", conf_q(p, path),
+				 line);
+			conf_prefix_warn(p, where, s, &pf);
+		}
+		ret = conf_prefix_add(p, false, &pf);
 	}
+	if (ret == 0 && ferror(f))
+		ret = conf_err(p, p->line, "network-list %s: %s", path, strerror(errno));
 	free(buf);
 	return ret;
 }
@@ -526,15 +648,20 @@ int conf_key_network_list(struct conf_parser *p, const struct conf_key *k, char 
 {
 	char *path = conf_path_join(p->dir, val);
 	FILE *f;
-	int ret;
+	int fd, ret;
 
 	if (!path)
 		return conf_nomem(p);
-	f = fopen(path, "re");
-	if (!f) {
-		ret = conf_err(p, p->line, "%s %s: %s", k->name, path, strerror(errno));
+	fd = conf_file_open(p, k, path, DLIST_MAX_FILE);
+	if (fd < 0) {
 		free(path);
-		return ret;
+		return fd;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		free(path);
+		return conf_nomem(p);
 	}
 	ret = conf_network_file(p, path, f);
 	fclose(f);
@@ -580,7 +707,7 @@ int conf_key_ports(struct conf_parser *p, const struct conf_key *k, char *val)
 	while ((tok = conf_token(&val))) {
 		if (conf_ports_parse(tok, &pt) < 0)
 			return conf_err(p, p->line, "%s %s is invalid (use tcp:PORT, udp:PORT or "
-					"tcp:FIRST-LAST, ports 1-65535)", k->name, tok);
+					"tcp:FIRST-LAST, ports 1-65535)", k->name, conf_q(p, tok));
 		arr = conf_array_grow(r->ports, r->n_ports, sizeof(*arr));
 		if (!arr)
 			return conf_nomem(p);
@@ -593,7 +720,8 @@ int conf_key_ports(struct conf_parser *p, const struct conf_key *k, char *val)
 int conf_key_inbound(struct conf_parser *p, const struct conf_key *k, char *val)
 {
 	if (!conf_ifname_ok(val))
-		return conf_err(p, p->line, "%s %s is not a valid interface name", k->name, val);
+		return conf_err(p, p->line, "%s %s is not a valid interface name",
+				k->name, conf_q(p, val));
 	strcpy(conf_cur(p)->inbound_if, val);
 	return 0;
 }
@@ -608,7 +736,7 @@ int conf_key_lan(struct conf_parser *p, const struct conf_key *k, char *val)
 
 		if (!conf_ifname_ok(tok))
 			return conf_err(p, p->line, "%s %s is not a valid interface name", k->name,
-					tok);
+					conf_q(p, tok));
 		arr = conf_array_grow(c->lan_ifs, c->n_lan_ifs, sizeof(*arr));
 		if (!arr)
 			return conf_nomem(p);
@@ -622,7 +750,7 @@ int conf_key_lan(struct conf_parser *p, const struct conf_key *k, char *val)
 int conf_key_default(struct conf_parser *p, const struct conf_key *k, char *val)
 {
 	if (strlen(val) >= sizeof(p->default_name))
-		return conf_err(p, p->line, "%s %s is not a route name", k->name, val);
+		return conf_err(p, p->line, "%s %s is not a route name", k->name, conf_q(p, val));
 	strcpy(p->default_name, val);
 	return 0;
 }
@@ -635,6 +763,6 @@ int conf_key_shared(struct conf_parser *p, const struct conf_key *k, char *val)
 		p->c->shared_address = CONF_SHARED_PREFER_TUNNEL;
 	else
 		return conf_err(p, p->line, "%s %s is invalid (use last-wins or prefer-tunnel)",
-				k->name, val);
+				k->name, conf_q(p, val));
 	return 0;
 }

@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 #include "dlist_int.h"
-
-#define DL_MAX_FILE (1u << 30)	/* a list this large is a mistake */
+#include "util.h"
 
 static const char *const dl_format_names[DLIST_FORMAT_COUNT] = {
 	[DLIST_AUTO] = "auto", [DLIST_PLAIN] = "plain", [DLIST_DNSMASQ] = "dnsmasq",
@@ -75,6 +74,7 @@ void dl_skip(struct dl_ctx *c, const char *why, const char *detail, const char *
 {
 	struct dlist_stats *st = c->st;
 	typeof(st->samples[0]) *sm;
+	char quoted[52];
 
 	st->skipped++;
 	dl_reason(c, why);
@@ -83,8 +83,9 @@ void dl_skip(struct dl_ctx *c, const char *why, const char *detail, const char *
 	sm = &st->samples[st->n_samples++];
 	sm->line = c->line;
 	snprintf(sm->file, sizeof(sm->file), "%s", c->file ? c->file : "");
-	snprintf(sm->why, sizeof(sm->why), "%s%s%s: \"%.48s%s\"", why, detail ? " " : "",
-		 detail ? detail : "", text, strlen(text) > 48 ? "..." : "");
+	util_quote(quoted, sizeof(quoted), text);	/* third-party text: may hold any byte */
+	snprintf(sm->why, sizeof(sm->why), "%s%s%s: \"%s\"", why, detail ? " " : "",
+		 detail ? detail : "", quoted);
 }
 
 int dl_add(struct dl_ctx *c, const struct domain_rule *r, uint16_t route,
@@ -109,8 +110,10 @@ int dl_add(struct dl_ctx *c, const struct domain_rule *r, uint16_t route,
 	}
 	c->st->loaded++;
 	c->st->kinds[r->kind]++;
-	if (route == DOMAIN_ROUTE_DIRECT && c->route != DOMAIN_ROUTE_DIRECT)
+	if (route == DOMAIN_ROUTE_DIRECT && c->route != DOMAIN_ROUTE_DIRECT) {
 		c->st->direct++;
+		c->st->direct_kinds[r->kind]++;
+	}
 	return 0;
 }
 
@@ -188,8 +191,16 @@ int dl_lines(struct dl_ctx *c, char *buf, size_t len, dl_line_fn *fn)
 
 int dl_parse(struct dl_ctx *c, char *buf, size_t len, enum dlist_format f)
 {
-	if (f == DLIST_AUTO)
-		f = dlist_detect(buf, len);
+	/* before the parser cuts buf in place; for the list itself, so a list that yields
+	 * nothing can say which format it looks like */
+	if (f == DLIST_AUTO || !c->file) {
+		enum dlist_format d = dlist_detect(buf, len);
+
+		if (!c->file)
+			c->st->detected = d;
+		if (f == DLIST_AUTO)
+			f = d;
+	}
 	if (!c->file)
 		c->st->format = f;
 	switch (f) {
@@ -206,42 +217,36 @@ int dl_parse(struct dl_ctx *c, char *buf, size_t len, enum dlist_format f)
 	}
 }
 
-/* Reads a whole file into a new buffer with a spare NUL after the data. */
+/*
+ * Reads a whole file into a new buffer with a spare NUL after the data. Only a regular file
+ * (util_file_open): a FIFO would block the reader and /dev/zero never end.
+ */
 int dl_read(const char *path, char **buf, size_t *len, struct dl_file_id *id)
 {
 	size_t cap, n = 0;
 	struct stat st;
 	char *b = NULL;
-	int fd, rc = 0;
+	int fd, rc;
 
 	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto out;
-	}
+	rc = util_file_open(path, DLIST_MAX_FILE, &fd, &st);
+	if (rc)
+		return rc;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
-	cap = S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < DL_MAX_FILE ?
-	      (size_t)st.st_size + 1 : 65536;
+	cap = (size_t)st.st_size + 1 < 4096 ? 4096 : (size_t)st.st_size + 1;
 	for (;;) {
 		ssize_t r;
 
 		if (n + 1 >= cap || !b) {
 			char *nb;
 
-			if (b)
-				cap *= 2;
-			if (cap > DL_MAX_FILE) {
-				rc = -EFBIG;
+			if (b && cap > DLIST_MAX_FILE) {
+				rc = -EFBIG;	/* it grew since the fstat */
 				goto out;
 			}
+			if (b)
+				cap = cap > DLIST_MAX_FILE / 2 ? DLIST_MAX_FILE + 1 : 2 * cap;
 			nb = realloc(b, cap);
 			if (!nb) {
 				rc = -ENOMEM;
@@ -268,6 +273,14 @@ out:
 	free(b);
 	close(fd);
 	return rc;
+}
+
+_Static_assert(DLIST_MAX_FILE == 1u << 30, "dlist_strerr says 1 GiB");
+
+const char *dlist_strerr(int neg_errno)
+{
+	return neg_errno == -EFBIG ? "larger than 1 GiB, the limit for a list" :
+	       util_file_strerr(neg_errno);
 }
 
 static void dl_start(struct dl_ctx *c, struct dlist_stats *st, struct dlist_stats *dummy,
@@ -317,7 +330,7 @@ int dlist_load_format(const char *path, enum dlist_format format, struct domain_
 	dl_start(&c, st, &dummy, err, errlen);
 	rc = dl_read(path, &buf, &len, &c.stack[0]);
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: %s", path, dlist_strerr(rc));
 		return rc;
 	}
 	dir = slash ? strndup(path, (size_t)(slash == path ? 1 : slash - path)) : strdup(".");

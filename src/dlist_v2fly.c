@@ -82,7 +82,7 @@ static int dl_include_read(struct dl_ctx *c, const char *name, const char *text)
 	if (rc == -ENOMEM)
 		goto nomem;
 	if (rc) {
-		dl_skip(c, "cannot read included file", strerror(-rc), text);
+		dl_skip(c, "cannot read included file", dlist_strerr(rc), text);
 		return 0;
 	}
 	for (unsigned d = 0; d <= c->depth; d++) {

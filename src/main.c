@@ -127,6 +127,14 @@ static void check_forwarding(FILE *out)
 				"does\n", i ? '6' : '4', knobs[i], val);
 }
 
+/* A warning of check: on stdout after the summary, like the forwarding one. */
+static void check_warn(void *ctx, int prio, const char *msg)
+{
+	(void)prio;
+	fprintf(ctx, "warning: %s\n", msg);
+}
+
+/* Warnings never change the exit status: a valid configuration exits 0. */
 static int cmd_check(const struct opts *o)
 {
 	struct policy *p;
@@ -134,6 +142,8 @@ static int cmd_check(const struct opts *o)
 	if (load_policy(o->conf, &p) < 0)
 		return EXIT_USAGE;
 	policy_print_summary(p, stdout);
+	policy_warnings(p, check_warn, stdout);
+	conf_host_check(policy_conf(p), check_warn, stdout);
 	if (policy_conf(p)->n_lan_ifs)
 		check_forwarding(stdout);
 	policy_free(p);

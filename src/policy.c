@@ -1,11 +1,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include "domain.h"
 #include "policy.h"
+#include "util.h"
 
 struct list_report {
 	const char *path;
@@ -64,13 +66,18 @@ static int policy_add_route(struct policy *p, uint16_t idx, char *err, size_t er
 	}
 	for (size_t i = 0; i < rt->n_lists; i++) {
 		struct list_report *rep = &p->reports[p->n_reports++];
+		char msg[CONF_ERR_MAX];
 
 		rep->path = rt->lists[i];
 		rep->route = idx;
 		ret = dlist_load_format(rt->lists[i], rt->list_format, p->matcher, idx, &rep->st,
-					err, errlen);
-		if (ret)
+					msg, sizeof(msg));
+		if (ret) {
+			/* msg is "PATH: reason"; the key that names the list says where */
+			snprintf(err, errlen, "%s:%u: domain-list %s", p->conf->path,
+				 rt->list_lines ? rt->list_lines[i] : 0, msg);
 			return ret;
+		}
 	}
 	return 0;
 }
@@ -213,9 +220,24 @@ static void policy_print_list(const struct policy *p, const struct list_report *
 			st->samples[k].line, st->samples[k].why);
 }
 
-/* Rules of a route's domains = lines, by kind. */
-static void policy_route_kinds(const struct conf_route *rt, size_t *kinds)
+/*
+ * Rules that take route idx, by kind: its domains = and what its lists loaded (their @@
+ * exceptions take no route). Returns their sum.
+ */
+static size_t policy_route_kinds(const struct policy *p, size_t idx, size_t *kinds)
 {
+	const struct conf_route *rt = &p->conf->routes[idx];
+	size_t total = rt->n_domains;
+
+	for (size_t i = 0; i < p->n_reports; i++) {
+		const struct dlist_stats *st = &p->reports[i].st;
+
+		if ((size_t)p->reports[i].route != idx)
+			continue;
+		total += st->loaded - st->direct;
+		for (int k = 0; k < DOMAIN_KIND_COUNT; k++)
+			kinds[k] += st->kinds[k] - st->direct_kinds[k];
+	}
 	for (size_t i = 0; i < rt->n_domains; i++) {
 		enum domain_kind k = DOMAIN_SUFFIX;
 
@@ -228,6 +250,7 @@ static void policy_route_kinds(const struct conf_route *rt, size_t *kinds)
 		}
 		kinds[k]++;
 	}
+	return total;
 }
 
 /* The kernel-decided selectors of a route, one line when it has any. */
@@ -243,7 +266,8 @@ static void policy_print_selectors(const struct conf_route *rt, FILE *out)
 	if (rt->inbound_if[0])
 		fprintf(out, " inbound-interface %s,", rt->inbound_if);
 	if (rt->n_sources)
-		fprintf(out, " %zu source prefix(es),", rt->n_sources);
+		fprintf(out, " %zu source %s,", rt->n_sources,
+			rt->n_sources == 1 ? "prefix" : "prefixes");
 	for (size_t i = 0; i < rt->n_ports; i++) {
 		const struct conf_ports *pt = &rt->ports[i];
 
@@ -253,7 +277,8 @@ static void policy_print_selectors(const struct conf_route *rt, FILE *out)
 		fputc(',', out);
 	}
 	if (rt->n_networks)
-		fprintf(out, " %zu network(s),", rt->n_networks);
+		fprintf(out, " %zu %s,", rt->n_networks,
+			rt->n_networks == 1 ? "network" : "networks");
 	fprintf(out, " decided in the kernel%s\n",
 		rt->dns ? "; DNS queries for its names take it too" : "");
 }
@@ -280,16 +305,16 @@ void policy_print_summary(const struct policy *p, FILE *out)
 	for (size_t i = 0; i < c->n_routes; i++) {
 		const struct conf_route *rt = &c->routes[i];
 		size_t kinds[DOMAIN_KIND_COUNT] = { 0 };
+		size_t n = policy_route_kinds(p, i, kinds);
 
-		policy_route_kinds(rt, kinds);
 		if (rt->table == CONF_TABLE_MAIN)
-			fprintf(out, "route %s: table main (left unmarked), %zu domains",
-				rt->name, rt->n_domains);
+			fprintf(out, "route %s: table main (left unmarked), %zu %s",
+				rt->name, n, n == 1 ? "domain" : "domains");
 		else
 			fprintf(out, "route %s: interface %s, table %u, mark 0x%x, fail-closed %s, "
-				"masquerade %s, %zu domains", rt->name, rt->ifname, rt->table,
+				"masquerade %s, %zu %s", rt->name, rt->ifname, rt->table,
 				rt->mark, rt->fail_closed ? "yes" : "no",
-				rt->masquerade ? "yes" : "no", rt->n_domains);
+				rt->masquerade ? "yes" : "no", n, n == 1 ? "domain" : "domains");
 		policy_print_kinds(kinds, out);
 		fprintf(out, "\n");
 		policy_print_selectors(rt, out);
@@ -312,4 +337,47 @@ const char *policy_route_name(const struct policy *p, int route)
 	if ((size_t)route >= p->conf->n_routes)
 		return "(stale)";
 	return p->conf->routes[route].name;
+}
+
+/*
+ * A list that gave no rule is almost always the wrong format = (a gfwlist read as dnsmasq
+ * skips every line) or the wrong file: valid, but the route would silently match nothing.
+ */
+static void policy_warn_list(const struct policy *p, const struct list_report *rep,
+			     conf_warn_fn fn, void *ctx)
+{
+	const struct dlist_stats *st = &rep->st;
+	const struct conf_route *rt = &p->conf->routes[rep->route];
+	char msg[CONF_ERR_MAX + 64], quoted[CONF_ERR_MAX / 2];
+
+	if (st->loaded)
+		return;
+	util_quote(quoted, sizeof(quoted), rep->path);
+	if (!st->skipped && !st->filtered)
+		snprintf(msg, sizeof(msg), "%s: no rule read: the list has no entries", quoted);
+	else if (rt->list_format != DLIST_AUTO && st->detected != st->format)
+		snprintf(msg, sizeof(msg), "%s: no rule read from %zu %s; is format = right? "
+			 "(detected format would be %s)", quoted, st->skipped,
+			 st->skipped == 1 ? "line" : "lines", dlist_format_name(st->detected));
+	else
+		snprintf(msg, sizeof(msg), "%s: no rule read from %zu %s (format %s%s); is it "
+			 "the right file?", quoted, st->skipped,
+			 st->skipped == 1 ? "line" : "lines", dlist_format_name(st->format),
+			 rt->list_format == DLIST_AUTO ? ", detected" : "");
+	fn(ctx, LOG_WARNING, msg);
+}
+
+void policy_warnings(const struct policy *p, conf_warn_fn fn, void *ctx)
+{
+	const struct conf *c = p->conf;
+	char msg[64];
+
+	for (size_t i = 0; i < c->n_warnings; i++)
+		fn(ctx, LOG_WARNING, c->warnings[i]);
+	if (c->warnings_dropped) {
+		snprintf(msg, sizeof(msg), "%zu more warnings not shown", c->warnings_dropped);
+		fn(ctx, LOG_WARNING, msg);
+	}
+	for (size_t i = 0; i < p->n_reports; i++)
+		policy_warn_list(p, &p->reports[i], fn, ctx);
 }

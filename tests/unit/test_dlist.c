@@ -842,7 +842,7 @@ static void test_policy_lists(void **state)
 	if (!strstr(out, "matching: full name, then longest suffix, then first keyword, then "
 		    "first regexp\n") ||
 	    !strstr(out, "route vpn: interface wg0, table 100, mark 0x100, fail-closed yes, "
-		    "masquerade no, 3 domains, 1 full, 1 keyword, 1 regexp\n") ||
+		    "masquerade no, 15 domains, 10 suffix, 1 full, 1 keyword, 3 regexp\n") ||
 	    !strstr(out, "/gfw.txt (route vpn): 14 domains loaded, 7 lines skipped; format "
 		    "gfwlist (detected), 12 suffix, 2 regexp, 2 exceptions (left unmarked)\n") ||
 	    !strstr(out, "    skipped 2: IP address (line 13, 14)\n") ||
