@@ -181,7 +181,10 @@ static int daemon_load_policy(const char *path, struct policy **out, char *err, 
 
 	if (ret)
 		return ret;
-	return policy_new(c, out, err, errlen);
+	ret = policy_new(c, out, err, errlen);
+	if (!ret)	/* host bits, keys ignored, lists that gave no rule */
+		policy_warnings(*out, route_log, NULL);
+	return ret;
 }
 
 static int reroute_name(const char *name, void *ctx)
