@@ -274,13 +274,18 @@ static void status_route_text(struct daemon *d, const uint64_t *flows, size_t i,
 	const struct conf_route *r = &policy_conf(d->policy)->routes[i];
 	char gw[2 * INET6_ADDRSTRLEN + 2], buf[32];
 
-	fprintf(out, "\nroute %s: interface %s%s, gateway %s, table %u, mark 0x%x%s\n", r->name,
-		r->ifname[0] ? r->ifname : "-",
-		!r->ifname[0] ? "" : route_link_is_up(d->rm, r->ifname) ? " (up)" : " (down)",
-		gateway_str(r, gw, sizeof(gw)), r->table, r->mark,
-		r->fail_closed ? ", fail-closed" : "");
+	if (r->table == CONF_TABLE_MAIN)	/* an exception: unmarked, the main table */
+		fprintf(out, "\nroute %s: the main table (an exception: connections stay unmarked)\n",
+			r->name);
+	else
+		fprintf(out, "\nroute %s: interface %s%s, gateway %s, table %u, mark 0x%x%s\n",
+			r->name, r->ifname[0] ? r->ifname : "-",
+			!r->ifname[0] ? "" : route_link_is_up(d->rm, r->ifname) ? " (up)" :
+			" (down)", gateway_str(r, gw, sizeof(gw)), r->table, r->mark,
+			r->fail_closed ? ", fail-closed" : "");
+	/* ports, sources, networks and inbound-interface are decided in the kernel */
 	if (i < DAEMON_ROUTE_SLOTS)
-		fprintf(out, "  connections decided: %" PRIu64 "\n", flows[i]);
+		fprintf(out, "  connections decided by name or default: %" PRIu64 "\n", flows[i]);
 	fprintf(out, "  domains:");
 	for (size_t k = 0; k < r->n_domains; k++)
 		fprintf(out, " %s", r->domains[k]);

@@ -71,7 +71,7 @@ sed 's/^/#   /' "$txt"
 for pat in "^config $LAB_CONF, loaded 20" "^queue 0, (native|compat [^:]*) path: [0-9]+ packets, [0-9]+ verdicts; kernel: [0-9]+ queued, 0 waiting, 0 queue drops, 0 user drops" \
 	"^dns: [1-9][0-9]* replies parsed, 0 malformed" "^learned: [1-9][0-9]* addresses" \
 	"^route vpn: interface $WG_HOST \(up\), gateway -, table 100, mark 0x100, fail-closed" \
-	"^  connections decided: 2$" "^  domains: icanhazip.com github.com$" \
+	"^  connections decided by name or default: 2$" "^  domains: icanhazip.com github.com$" \
 	"^  networks: 198.18.0.0/15$" "^refresh: "; do
 	if grep -Eq -- "$pat" "$txt"; then
 		ok "status shows /$pat/"
