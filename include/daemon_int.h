@@ -94,7 +94,6 @@ struct daemon {
 	enum nftrules_queue_path qpath;
 	char saved_svm[16];
 	bool svm_changed;
-	struct dns_reply reply;		/* parse buffer of the main thread (refresh lookups) */
 	struct control *ctl;		/* the control socket (NULL until started) */
 	uint64_t started_ms;		/* monotonic, for uptime */
 	time_t loaded_at;		/* wall clock of the last (re)load */

@@ -20,23 +20,26 @@
 #define DNS_WIRE_NAME_MAX 255
 
 /*
- * Per-call scratch. Sized so that a chain of DNS_NAMES_MAX maximal names plus unrelated
- * records fits; when it overflows, new names get NT_NONE and their records are dropped,
- * which can only lose information, never attribute an address to the wrong name.
+ * Per-call scratch, on the caller's stack (about 45 KiB). Sized so that a chain of
+ * DNS_NAMES_MAX names, its SVCB/HTTPS targets and some unrelated records fit; when a table
+ * overflows, the record that needed it is dropped and the reply marked partial
+ * (DNS_E_LIMIT), which can only lose information, never attribute an address to the wrong
+ * name. Name ids are a byte: NT_MAX stays below DN_PENDING.
  */
-#define NT_MAX 48
-#define NT_POOL 4096
+#define NT_MAX 192
+#define NT_POOL (DNS_NAMES_MAX * DNS_NAME_MAX)	/* a chain of maximal names fits */
 #define NT_NONE 0xff
-#define ALIAS_MAX 32
-#define EDGES_MAX 32
-#define DNAMES_MAX 8
-#define SVCB_MAX 16
+#define ALIAS_MAX 256
+#define EDGES_MAX 256
+#define DNAMES_MAX 16
+#define SVCB_MAX 64
 /*
  * Decoding is the expensive step; a crafted 64 KiB answer section could otherwise make
  * thousands of long, pointer-heavy names be decoded for one packet. Real replies decode a
- * handful (known names are recognised without decoding).
+ * handful (known names are recognised without decoding), a chain of DNS_NAMES_MAX names
+ * one per link.
  */
-#define DECODES_MAX 64
+#define DECODES_MAX 320
 
 struct dns_edge {
 	uint8_t from, to;
@@ -58,13 +61,18 @@ struct dns_ctx {
 	struct dns_reply *out;
 	unsigned n_nt, n_alias, n_edges, n_decodes, n_dname, n_svcb;
 	unsigned last;		/* id of the most recently added name */
+	bool lost;		/* a limit dropped something: the reply is partial */
+	int partial;		/* the malformed record that ended the answer pass, or 0 */
 	size_t pool_used;
 	struct {
 		const char *s;
 		size_t len;
 		size_t woff, wlen;	/* where its bytes were first seen, and how many */
 	} nt[NT_MAX];
-	/* wire offset where a known name starts, so a pointer to it needs no decoding */
+	/*
+	 * Wire offset where a known name starts, so a pointer to it needs no decoding; in
+	 * increasing offset order (the answer pass only moves forward), for binary search.
+	 */
 	struct {
 		uint16_t off;
 		uint8_t id;
@@ -136,10 +144,22 @@ static inline int dns_name_find(const struct dns_ctx *c, size_t pos, size_t wend
 
 		if (t >= pos)
 			return DNS_E_NAME;
-		for (unsigned i = 0; i < c->n_alias; i++) {
-			if (c->alias[i].off == t)
-				return c->alias[i].id;
+		if (c->alias[0].off == t)
+			return c->alias[0].id;	/* the question: most pointers in most replies */
+
+		unsigned lo = 1, hi = c->n_alias;
+
+		/* binary search: thousands of records may each point to a different name */
+		while (lo < hi) {
+			unsigned mid = lo + (hi - lo) / 2;
+
+			if (c->alias[mid].off < t)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		if (lo < c->n_alias && c->alias[lo].off == t)
+			return c->alias[lo].id;
 	} else if (wend > pos) {
 		if (dns_name_same_bytes(c, 0, pos, wend - pos))
 			return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct daemon_fresh {
 	unsigned inflight;
 	uint64_t lookups, failures;
 	pid_t saver;			/* child writing the cache, or 0 */
+	struct dns_reply reply;		/* what a lookup learns, shaped like a DNS answer */
 };
 
 static uint32_t route_lookup_mark(const struct daemon *d, int route)
@@ -75,17 +77,20 @@ static void fresh_arm(struct daemon *d)
 static void fresh_learn(struct daemon *d, const char *name, const struct resolver_addr *a,
 			size_t n, uint64_t now)
 {
-	struct dns_reply *r = &d->reply;
+	struct dns_reply *r = &d->fresh->reply;
 	uint32_t ttl = UINT32_MAX;
 
-	memset(r, 0, sizeof(*r));
+	/* the header only: the whole struct is over 100 KiB */
+	memset(r, 0, offsetof(struct dns_reply, names));
 	util_strlcpy(r->names[0], name, sizeof(r->names[0]));
 	r->n_names = r->n_chain = 1;
+	r->n_addrs = 0;
 	for (size_t i = 0; i < n && r->n_addrs < DNS_ADDRS_MAX; i++) {
 		struct dns_addr *da = &r->addrs[r->n_addrs++];
 
 		da->family = a[i].family;
 		da->kind = a[i].family == AF_INET ? DNS_ADDR_A : DNS_ADDR_AAAA;
+		da->owner = da->target = 0;
 		memcpy(da->a, a[i].a, sizeof(da->a));
 		da->ttl = a[i].ttl;
 		ttl = a[i].ttl < ttl ? a[i].ttl : ttl;

@@ -152,16 +152,27 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	ret = dns_parse_reply(msg, len, reply);
 	if (ret == DNS_E_RCODE)
 		return;
-	if (ret < 0) {
+	if (ret < 0 || ret == DNS_PARTIAL) {
+		/* partial: the client uses the records before the bad one, so must we */
+		char why[96];
+
+		snprintf(why, sizeof(why), "%s%s", ret < 0 ? "" : "partial: ",
+			 dns_strerror(ret < 0 ? ret : reply->partial));
 		pc->st.dns_bad++;
-		log_debug("malformed DNS reply (%s), released unchanged", dns_strerror(ret));
+		if (ret < 0)
+			log_debug("malformed DNS reply (%s), released unchanged", why);
+		else
+			log_debug("dns %s: malformed reply (%s), %zu address(es)",
+				  reply->names[0], why, reply->n_addrs);
 		if (daemon_wants_events(d)) {
 			struct flowlog_event ev = { .kind = FLOWLOG_DNS_MALFORMED,
-						    .reason = dns_strerror(ret) };
+						    .domain = ret < 0 ? NULL : reply->names[0],
+						    .reason = why };
 
 			daemon_publish(pc, &ev, m->pi);
 		}
-		return;
+		if (ret < 0)
+			return;
 	}
 	if (daemon_wants_events(d))
 		daemon_dns_events(pc, m->pi, reply);

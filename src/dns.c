@@ -73,8 +73,10 @@ static int dns_rr_addr(struct dns_ctx *c, size_t own, size_t own_end, uint8_t fa
 
 	if (rdlen != want)
 		return DNS_E_RDATA;
-	if (out->n_addrs >= DNS_ADDRS_MAX)
+	if (out->n_addrs >= DNS_ADDRS_MAX) {
+		c->lost = true;	/* only hints can fill it: every A record of a message fits */
 		return DNS_OK;
+	}
 
 	int id = dns_name_intern(c, own, own_end, &end);
 
@@ -120,8 +122,12 @@ static int dns_rr_cname(struct dns_ctx *c, size_t own, size_t own_end, size_t rd
 		return DNS_OK;	/* not kept, maybe not even decoded: the edge is dropped */
 	if (end != rd + rdlen)
 		return DNS_E_RDATA;
-	if (from == NT_NONE || c->n_edges >= EDGES_MAX)
+	if (from == NT_NONE)
 		return DNS_OK;
+	if (c->n_edges >= EDGES_MAX) {
+		c->lost = true;
+		return DNS_OK;
+	}
 	c->edge[c->n_edges].from = (uint8_t)from;
 	c->edge[c->n_edges].to = (uint8_t)to;
 	c->n_edges++;
@@ -151,10 +157,17 @@ static __attribute__((noinline)) int dns_rr_dname(struct dns_ctx *c, size_t own,
 		d->rd = rd;
 		d->rd_end = end;
 		d->from = d->to = DN_PENDING;
+	} else {
+		c->lost = true;
 	}
 	return DNS_OK;
 }
 
+/*
+ * Reads ancount records from p. A malformed record ends the pass: the first one fails the
+ * message, a later one only makes the reply partial (c->partial), the records before it
+ * standing as read.
+ */
 static int dns_parse_answers(struct dns_ctx *c, size_t p, unsigned ancount)
 {
 	const uint8_t *msg = c->msg;
@@ -165,10 +178,10 @@ static int dns_parse_answers(struct dns_ctx *c, size_t p, unsigned ancount)
 		int rc = dns_name_skip(msg, len, &p);
 		size_t own_end = p;
 
+		if (rc == DNS_OK && len - p < DNS_RR_FIXED)
+			rc = DNS_E_SHORT;
 		if (rc < 0)
-			return rc;
-		if (len - p < DNS_RR_FIXED)
-			return DNS_E_SHORT;
+			goto bad;
 
 		uint16_t type = rd16(msg + p);
 		uint16_t class = rd16(msg + p + 2);
@@ -176,8 +189,10 @@ static int dns_parse_answers(struct dns_ctx *c, size_t p, unsigned ancount)
 		size_t rdlen = rd16(msg + p + 8);
 
 		p += DNS_RR_FIXED;
-		if (len - p < rdlen)
-			return DNS_E_SHORT;
+		if (len - p < rdlen) {
+			rc = DNS_E_SHORT;
+			goto bad;
+		}
 		if (class == DNS_C_IN && type <= DNS_T_MAX_USED &&
 		    (DNS_T_USED_BITS >> (type & 63) & 1)) {
 			if (type == DNS_T_A)
@@ -191,9 +206,15 @@ static int dns_parse_answers(struct dns_ctx *c, size_t p, unsigned ancount)
 			else if (type == DNS_T_DNAME)
 				rc = dns_rr_dname(c, own, own_end, p, rdlen);
 			if (rc < 0)
-				return rc;
+				goto bad;
 		}
 		p += rdlen;
+		continue;
+bad:
+		if (i == 0)
+			return rc;	/* nothing valid precedes it: the message is rejected */
+		c->partial = rc;
+		break;
 	}
 	return DNS_OK;
 }
@@ -205,8 +226,10 @@ static int dns_name_lookup_add(struct dns_ctx *c, const char *s, size_t n)
 		if (c->nt[id].len == n && dns_bytes_equal(c->nt[id].s, s, n))
 			return (int)id;
 	}
-	if (c->n_nt >= NT_MAX || NT_POOL - c->pool_used < n + 1)
+	if (c->n_nt >= NT_MAX || NT_POOL - c->pool_used < n + 1) {
+		c->lost = true;
 		return -1;
+	}
 
 	char *dst = c->pool + c->pool_used;
 
@@ -335,20 +358,29 @@ static __attribute__((noinline)) void dns_build_links(struct dns_ctx *c)
 	memset(pos_of, NT_NONE, sizeof(pos_of));
 	pos_of[0] = 0;
 	out->n_names = 1;
-	while ((c->n_edges || c->n_dname) && out->n_names < DNS_NAMES_MAX) {
+	while (c->n_edges || c->n_dname) {
 		int next = dns_chain_next(c, cur);
 
 		if (next < 0 || pos_of[next] != NT_NONE)
 			break;	/* end of the chain, or a loop */
+		if (out->n_names >= DNS_NAMES_MAX) {
+			c->lost = true;
+			break;
+		}
 		cur = (unsigned)next;
 		dns_name_append(c, pos_of, cur);
 	}
 	out->n_chain = out->n_names;
-	for (unsigned i = 0; i < c->n_svcb && out->n_names < DNS_NAMES_MAX; i++) {
+	for (unsigned i = 0; i < c->n_svcb; i++) {
 		uint8_t from = pos_of[c->svcb[i].from];
 
-		if (from < out->n_chain && pos_of[c->svcb[i].to] == NT_NONE)
-			dns_name_append(c, pos_of, c->svcb[i].to);
+		if (from >= out->n_chain || pos_of[c->svcb[i].to] != NT_NONE)
+			continue;
+		if (out->n_names >= DNS_NAMES_MAX) {
+			c->lost = true;
+			break;
+		}
+		dns_name_append(c, pos_of, c->svcb[i].to);
 	}
 	for (size_t i = 0; i < out->n_addrs; i++) {
 		struct dns_addr *a = &out->addrs[i];
@@ -402,6 +434,7 @@ int dns_parse_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 	out->truncated = flags & DNS_F_TC;
 	out->qtype = 0;
 	out->n_bad_svcb = 0;
+	out->partial = DNS_OK;
 	out->n_chain = 0;
 	out->n_names = 0;
 	out->n_addrs = 0;
@@ -442,12 +475,16 @@ int dns_parse_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 	c.n_decodes = 0;
 	c.last = 0;
 	c.pool_used = 0;
+	c.lost = false;
+	c.partial = DNS_OK;
 
 	rc = dns_parse_answers(&c, p, rd16(msg + 6));
 	if (rc < 0)
 		return rc;
 	dns_build_chain(&c);
-	return DNS_OK;
+	/* a malformed record says more than a limit: it is the one to report */
+	out->partial = c.partial ? c.partial : c.lost ? DNS_E_LIMIT : DNS_OK;
+	return out->partial ? DNS_PARTIAL : DNS_OK;
 }
 
 int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *out)
@@ -499,6 +536,8 @@ const char *dns_addr_kind_name(unsigned kind)
 const char *dns_strerror(int status)
 {
 	switch (status) {
+	case DNS_PARTIAL:
+		return "answer used up to a malformed record or a parser limit";
 	case DNS_OK:
 		return "ok";
 	case DNS_E_SHORT:
@@ -517,6 +556,8 @@ const char *dns_strerror(int status)
 		return "not a query (QR bit set)";
 	case DNS_E_OPCODE:
 		return "query opcode is not QUERY";
+	case DNS_E_LIMIT:
+		return "more names or addresses than the parser keeps";
 	}
 	return "unknown DNS parser status";
 }

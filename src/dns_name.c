@@ -123,8 +123,12 @@ int dns_name_decode(const uint8_t *msg, size_t len, size_t pos, char *dst,
 
 static void dns_alias_add(struct dns_ctx *c, size_t off, unsigned id)
 {
-	/* pointers are 14 bits, so only offsets below 0x4000 can ever be looked up */
-	if (off < 0x4000 && c->n_alias < ALIAS_MAX) {
+	/*
+	 * Pointers are 14 bits, so only offsets below 0x4000 can ever be looked up. Names
+	 * decoded after the answer pass (DNAMEs) lie behind it and would break the order the
+	 * search relies on; they are rare enough to be decoded again.
+	 */
+	if (off < 0x4000 && c->n_alias < ALIAS_MAX && off > c->alias[c->n_alias - 1].off) {
 		c->alias[c->n_alias].off = (uint16_t)off;
 		c->alias[c->n_alias].id = (uint8_t)id;
 		c->n_alias++;
@@ -134,8 +138,8 @@ static void dns_alias_add(struct dns_ctx *c, size_t off, unsigned id)
 /*
  * Decodes the name at pos and adds it to the name table unless an equal name is there.
  * Returns its id, or NT_NONE when the table is full and the name unknown or the decoding
- * budget is spent (then *end is not set), or a negative dns_status; *end is set as for
- * dns_name_decode().
+ * budget is spent (then *end is not set, and the reply is marked partial), or a negative
+ * dns_status; *end is set as for dns_name_decode().
  */
 int dns_name_add(struct dns_ctx *c, size_t pos, size_t *end)
 {
@@ -145,8 +149,10 @@ int dns_name_add(struct dns_ctx *c, size_t pos, size_t *end)
 	unsigned id;
 	size_t n;
 
-	if (c->n_decodes >= DECODES_MAX)
+	if (c->n_decodes >= DECODES_MAX) {
+		c->lost = true;
 		return NT_NONE;
+	}
 	c->n_decodes++;
 
 	int rc = dns_name_decode(c->msg, c->len, pos, dst, &n, end);
@@ -158,8 +164,10 @@ int dns_name_add(struct dns_ctx *c, size_t pos, size_t *end)
 			break;
 	}
 	if (id == c->n_nt) {
-		if (!room)
+		if (!room) {
+			c->lost = true;
 			return NT_NONE;
+		}
 		c->nt[id].s = dst;
 		c->nt[id].len = n;
 		c->nt[id].woff = pos;

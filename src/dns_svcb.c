@@ -110,7 +110,12 @@ static void dns_hints_add(struct dns_ctx *c, const uint8_t *v, size_t n, uint8_t
 	struct dns_reply *out = c->out;
 	size_t w = family == AF_INET ? 4 : 16;
 
-	for (size_t i = 0; i + w <= n && out->n_addrs < DNS_ADDRS_MAX; i += w) {
+	for (size_t i = 0; i + w <= n; i += w) {
+		if (out->n_addrs >= DNS_ADDRS_MAX) {
+			c->lost = true;
+			return;
+		}
+
 		struct dns_addr *a = &out->addrs[out->n_addrs++];
 
 		a->family = family;
@@ -160,6 +165,8 @@ __attribute__((noinline)) int dns_rr_svcb(struct dns_ctx *c, size_t own, size_t 
 			c->svcb[c->n_svcb].from = (uint8_t)from;
 			c->svcb[c->n_svcb].to = (uint8_t)to;
 			c->n_svcb++;
+		} else {
+			c->lost = true;
 		}
 	}
 	dns_hints_add(c, msg + v4, n4, AF_INET, ttl, from, to);

@@ -446,7 +446,20 @@ static void replay_dns_msg(struct replay *r, const struct pkt_info *pi, const ui
 			replay_line(r, pi, "dns %s", dns_rcode_str(rep->rcode, rbuf, sizeof(rbuf)));
 		return;
 	}
-	if (ret < 0) {
+	if (ret == DNS_PARTIAL) {
+		/* learned like a complete one, counted like a malformed one: as the daemon does */
+		char note[80] = "";
+
+		r->st.dns_malformed++;
+		if (r->cut)
+			snprintf(note, sizeof(note), "; the capture kept %zu bytes less than the "
+				 "frame had", r->cut);
+		replay_line(r, pi, "dns %s %s: malformed, %s (%s%s)",
+			    dns_type_str(rep->qtype, tbuf, sizeof(tbuf)), rep->names[0],
+			    rep->partial == DNS_E_LIMIT ? "partly kept" :
+			    "the records before the bad one are used", dns_strerror(rep->partial),
+			    note);
+	} else if (ret < 0) {
 		r->st.dns_malformed++;
 		if (r->cut)
 			replay_line(r, pi, "dns malformed (%s; the capture kept %zu bytes less "

@@ -119,8 +119,13 @@ static void fuzz_parse(const uint8_t *msg, size_t len)
 	static struct dns_query q;
 	int rc = dns_parse_reply(msg, len, &r);
 
-	FUZZ_CHECK(rc <= DNS_OK && rc >= DNS_E_OPCODE);
-	if (rc == DNS_OK)
+	FUZZ_CHECK(rc <= DNS_PARTIAL && rc >= DNS_E_OPCODE);
+	if (rc >= DNS_OK)
+		FUZZ_CHECK((rc == DNS_PARTIAL) == (r.partial != DNS_OK));
+	if (rc == DNS_PARTIAL)
+		FUZZ_CHECK(r.partial == DNS_E_SHORT || r.partial == DNS_E_NAME ||
+			   r.partial == DNS_E_RDATA || r.partial == DNS_E_LIMIT);
+	if (rc == DNS_OK || rc == DNS_PARTIAL)
 		fuzz_check_reply(&r);
 	rc = dns_parse_query(msg, len, &q);
 	FUZZ_CHECK(rc <= DNS_OK && rc >= DNS_E_OPCODE);

@@ -85,6 +85,9 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Over 100 KiB: one buffer for all tests rather than one on each test's stack. */
+static struct dns_reply reply_buf;
+
 static void reply_init(struct dns_reply *r, const char *qname)
 {
 	memset(r, 0, sizeof(*r));
@@ -120,14 +123,14 @@ static struct pkt_info flow_to(const char *ip)
 static void test_learned_flow_gets_mark(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.10");
 
-	reply_init(&r, "api.github.com");
-	reply_add_a(&r, "203.0.113.10", 300, 0);
-	reply_add_a(&r, "2001:db8::10", 300, 0);
-	assert_int_equal(classify_dns_learn(f->p, f->am, &r, 1000), 2);
+	reply_init(r, "api.github.com");
+	reply_add_a(r, "203.0.113.10", 300, 0);
+	reply_add_a(r, "2001:db8::10", 300, 0);
+	assert_int_equal(classify_dns_learn(f->p, f->am, r, 1000), 2);
 	classify_flow(f->p, f->am, &pi, 0, 2000, &res);
 	assert_int_equal(res.route, 0);
 	assert_int_equal(res.mark, 0x100);
@@ -141,13 +144,13 @@ static void test_learned_flow_gets_mark(void **state)
 static void test_foreign_mark_bits_kept(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.11");
 
-	reply_init(&r, "github.com");
-	reply_add_a(&r, "203.0.113.11", 300, 0);
-	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(r, "github.com");
+	reply_add_a(r, "203.0.113.11", 300, 0);
+	classify_dns_learn(f->p, f->am, r, 0);
 	/* bits outside mark-mask (e.g. 0xca6c0000 from other software) stay */
 	classify_flow(f->p, f->am, &pi, 0xca0000ff, 10, &res);
 	assert_int_equal(res.mark, 0xca0001ff);
@@ -156,13 +159,13 @@ static void test_foreign_mark_bits_kept(void **state)
 static void test_unrouted_name_learns_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("198.51.100.7");
 
-	reply_init(&r, "api.ipify.org");
-	reply_add_a(&r, "198.51.100.7", 300, 0);
-	assert_int_equal(classify_dns_learn(f->p, f->am, &r, 0), 0);
+	reply_init(r, "api.ipify.org");
+	reply_add_a(r, "198.51.100.7", 300, 0);
+	assert_int_equal(classify_dns_learn(f->p, f->am, r, 0), 0);
 	classify_flow(f->p, f->am, &pi, 0x5, 10, &res);
 	assert_int_equal(res.route, -1);
 	assert_int_equal(res.mark, 0x5);
@@ -172,15 +175,15 @@ static void test_unrouted_name_learns_nothing(void **state)
 static void test_cname_chain_target_routed(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.20");
 
 	/* the question is not routed, the CNAME target is */
-	reply_init(&r, "www.alias.test");
-	reply_add_name(&r, "edge.example.com");
-	reply_add_a(&r, "203.0.113.20", 60, 1);
-	assert_int_equal(classify_dns_learn(f->p, f->am, &r, 0), 1);
+	reply_init(r, "www.alias.test");
+	reply_add_name(r, "edge.example.com");
+	reply_add_a(r, "203.0.113.20", 60, 1);
+	assert_int_equal(classify_dns_learn(f->p, f->am, r, 0), 1);
 	classify_flow(f->p, f->am, &pi, 0, 10, &res);
 	assert_int_equal(res.route, 0);
 	assert_string_equal(res.name, "edge.example.com");
@@ -189,15 +192,15 @@ static void test_cname_chain_target_routed(void **state)
 static void test_most_specific_name_decides(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.30");
 
 	/* example.com -> vpn, but cn.example.com (longer) -> direct exception */
-	reply_init(&r, "www.example.com");
-	reply_add_name(&r, "img.cn.example.com");
-	reply_add_a(&r, "203.0.113.30", 60, 1);
-	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(r, "www.example.com");
+	reply_add_name(r, "img.cn.example.com");
+	reply_add_a(r, "203.0.113.30", 60, 1);
+	classify_dns_learn(f->p, f->am, r, 0);
 	classify_flow(f->p, f->am, &pi, 0, 10, &res);
 	assert_int_equal(res.route, 1);
 	assert_int_equal(res.mark, 0);	/* table main: left unmarked */
@@ -206,13 +209,13 @@ static void test_most_specific_name_decides(void **state)
 static void test_ttl_clamped_and_expiry(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.40");
 
-	reply_init(&r, "example.com");
-	reply_add_a(&r, "203.0.113.40", 1, 0);	/* raised to min-ttl 60 s */
-	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(r, "example.com");
+	reply_add_a(r, "203.0.113.40", 1, 0);	/* raised to min-ttl 60 s */
+	classify_dns_learn(f->p, f->am, r, 0);
 	classify_flow(f->p, f->am, &pi, 0, 59000, &res);
 	assert_int_equal(res.route, 0);
 	classify_flow(f->p, f->am, &pi, 0, 61000, &res);
@@ -222,15 +225,15 @@ static void test_ttl_clamped_and_expiry(void **state)
 static void test_gateway_and_endpoint_excluded(void **state)
 {
 	struct fixture *f = *state;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info gw = flow_to("10.9.9.1"), ep = flow_to("192.0.2.55");
 	struct pkt_addr epa = ep.dst;
 
-	reply_init(&r, "vpn.example.com");
-	reply_add_a(&r, "10.9.9.1", 300, 0);
-	reply_add_a(&r, "192.0.2.55", 300, 0);
-	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(r, "vpn.example.com");
+	reply_add_a(r, "10.9.9.1", 300, 0);
+	reply_add_a(r, "192.0.2.55", 300, 0);
+	classify_dns_learn(f->p, f->am, r, 0);
 	classify_flow(f->p, f->am, &gw, 0, 10, &res);
 	assert_int_equal(res.reason, CLASSIFY_EXCLUDED);
 	assert_int_equal(res.mark, 0);
@@ -264,14 +267,14 @@ static void test_exception_beats_default(void **state)
 {
 	struct fixture *f = *state;
 	struct conf *c = (struct conf *)policy_conf(f->p);
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.77");
 
 	c->default_route = 0;
-	reply_init(&r, "www.cn.example.com");
-	reply_add_a(&r, "203.0.113.77", 300, 0);
-	classify_dns_learn(f->p, f->am, &r, 0);
+	reply_init(r, "www.cn.example.com");
+	reply_add_a(r, "203.0.113.77", 300, 0);
+	classify_dns_learn(f->p, f->am, r, 0);
 	classify_flow(f->p, f->am, &pi, 0, 10, &res);
 	assert_int_equal(res.reason, CLASSIFY_EXCEPTION);
 	assert_int_equal(res.mark, 0);
@@ -301,27 +304,27 @@ static void test_shared_address(void **state)
 {
 	struct fixture *f = *state;
 	struct conf *c = (struct conf *)policy_conf(f->p);
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 	struct classify_result res;
 	struct pkt_info pi = flow_to("203.0.113.88");
 
 	/* last answer wins by default: an exception takes the address over */
-	reply_init(&r, "github.com");
-	reply_add_a(&r, "203.0.113.88", 300, 0);
-	classify_dns_learn(f->p, f->am, &r, 0);
-	reply_init(&r, "cn.example.com");
-	reply_add_a(&r, "203.0.113.88", 300, 0);
-	classify_dns_learn(f->p, f->am, &r, 1);
+	reply_init(r, "github.com");
+	reply_add_a(r, "203.0.113.88", 300, 0);
+	classify_dns_learn(f->p, f->am, r, 0);
+	reply_init(r, "cn.example.com");
+	reply_add_a(r, "203.0.113.88", 300, 0);
+	classify_dns_learn(f->p, f->am, r, 1);
 	classify_flow(f->p, f->am, &pi, 0, 10, &res);
 	assert_int_equal(res.reason, CLASSIFY_EXCEPTION);
 	/* prefer-tunnel: the tunnel keeps it */
 	c->shared_address = CONF_SHARED_PREFER_TUNNEL;
-	reply_init(&r, "github.com");
-	reply_add_a(&r, "203.0.113.88", 300, 0);
-	classify_dns_learn(f->p, f->am, &r, 2);
-	reply_init(&r, "cn.example.com");
-	reply_add_a(&r, "203.0.113.88", 300, 0);
-	assert_int_equal(classify_dns_learn(f->p, f->am, &r, 3), 0);
+	reply_init(r, "github.com");
+	reply_add_a(r, "203.0.113.88", 300, 0);
+	classify_dns_learn(f->p, f->am, r, 2);
+	reply_init(r, "cn.example.com");
+	reply_add_a(r, "203.0.113.88", 300, 0);
+	assert_int_equal(classify_dns_learn(f->p, f->am, r, 3), 0);
 	classify_flow(f->p, f->am, &pi, 0, 10, &res);
 	assert_int_equal(res.reason, CLASSIFY_LEARNED);
 	assert_int_equal(res.mark, 0x100);
@@ -335,21 +338,21 @@ static void test_per_client(void **state)
 	struct pkt_addr cb = { .family = AF_INET, .a = { 192, 168, 5, 3 } };
 	struct pkt_info fa = flow_to("203.0.113.99"), fb = fa, fc = fa;
 	struct classify_result res;
-	struct dns_reply r;
+	struct dns_reply *r = &reply_buf;
 
 	assert_non_null(pc);
 	fa.src = ca;
 	fb.src = cb;
 	fc.src.a[3] = 9;
 	/* A asks a routed name, B an unrouted one: the same CDN address */
-	reply_init(&r, "github.com");
-	reply_add_a(&r, "203.0.113.99", 300, 0);
-	assert_int_equal(classify_dns_learn_client(f->p, f->am, pc, &ca, &r, 0), 1);
-	classify_dns_learn(f->p, f->am, &r, 0);
-	reply_init(&r, "shop.other.net");
-	reply_add_a(&r, "203.0.113.99", 300, 0);
-	assert_int_equal(classify_dns_learn_client(f->p, f->am, pc, &cb, &r, 1), 1);
-	classify_dns_learn(f->p, f->am, &r, 1);
+	reply_init(r, "github.com");
+	reply_add_a(r, "203.0.113.99", 300, 0);
+	assert_int_equal(classify_dns_learn_client(f->p, f->am, pc, &ca, r, 0), 1);
+	classify_dns_learn(f->p, f->am, r, 0);
+	reply_init(r, "shop.other.net");
+	reply_add_a(r, "203.0.113.99", 300, 0);
+	assert_int_equal(classify_dns_learn_client(f->p, f->am, pc, &cb, r, 1), 1);
+	classify_dns_learn(f->p, f->am, r, 1);
 	classify_flow_client(f->p, f->am, pc, &fa, 0, 10, &res);
 	assert_int_equal(res.mark, 0x100);
 	classify_flow_client(f->p, f->am, pc, &fb, 0, 10, &res);
