@@ -81,8 +81,9 @@ int route_ent_add_dev(struct route_mgr *rm, struct route_ent *e, unsigned fams, 
 		fams = ROUTE_FAMS_ALL;
 	}
 	if (rc == -ENODEV) {
-		route_log(rm, LOG_INFO, "route %s: interface %s does not exist yet", e->name,
-			  e->ifname);
+		route_log(rm, LOG_WARNING, "route %s: interface %s does not exist (yet): its "
+			  "connections %s until it does", e->name, e->ifname,
+			  e->fail_closed ? "are blackholed" : "use the main table");
 		return 0;
 	}
 	if (rc < 0) {
@@ -91,7 +92,9 @@ int route_ent_add_dev(struct route_mgr *rm, struct route_ent *e, unsigned fams, 
 		return rc;
 	}
 	if (!e->link_up) {
-		route_log(rm, LOG_INFO, "route %s: interface %s is down", e->name, e->ifname);
+		route_log(rm, LOG_WARNING, "route %s: interface %s is down: its connections %s "
+			  "until it is up", e->name, e->ifname,
+			  e->fail_closed ? "are blackholed" : "use the main table");
 		return 0;
 	}
 	for (fi = 0; fi < ROUTE_NFAM; fi++) {

@@ -156,6 +156,8 @@ static void route_ev_link(struct route_mgr *rm, struct nlmsghdr *nlh)
 	for (i = 0; i < rm->n_ents; i++) {
 		struct route_ent *e = &rm->ents[i];
 
+		bool was_up = e->link_up;
+
 		if (e->stale)
 			continue;
 		switch (route_link_decide(e, &ev)) {
@@ -170,6 +172,11 @@ static void route_ev_link(struct route_mgr *rm, struct nlmsghdr *nlh)
 		case ROUTE_LINK_NONE:
 			break;
 		}
+		/* the kernel dropped the route with the link: say what the route does now */
+		if (was_up && !e->link_up && !strcmp(ev.name, e->ifname))
+			route_log(rm, LOG_WARNING, "route %s: interface %s is %s: its connections %s",
+				  e->name, e->ifname, ev.type == RTM_DELLINK ? "gone" : "down",
+				  e->fail_closed ? "are blackholed" : "use the main table");
 	}
 }
 
