@@ -481,15 +481,23 @@ static int prim_port(struct parser *p, const char *what, enum flowlog_dir dir)
 {
 	const struct tok *t = operand(p, what, "a port number");
 	struct flowlog_node *nd;
-	char text[8], *end;
-	unsigned long port;
+	char text[16], *end;
+	unsigned long port = 0;
 
 	if (!t || tok_copy(p, t, text, sizeof(text)) < 0)
 		return -EINVAL;
+	/* the names the output uses are accepted too: `port https` */
+	for (size_t i = 0; i < ARRAY_SIZE(port_names); i++)
+		if (!strcmp(port_names[i].name, text))
+			port = port_names[i].port;
 	errno = 0;
-	port = strtoul(text, &end, 10);
+	if (!port)
+		port = strtoul(text, &end, 10);
+	else
+		end = text + strlen(text);
 	if (errno || end == text || *end || port == 0 || port > 65535)
-		return parse_err(p, "%s: '%s' is not a port number (1-65535)", what, text);
+		return parse_err(p, "%s: '%s' is neither a port number (1-65535) nor a port name "
+				 "of the output (http, https, domain, ...)", what, text);
 	nd = node_add(p, FLOWLOG_N_PORT);
 	if (!nd)
 		return -EINVAL;

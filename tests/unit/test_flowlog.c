@@ -292,6 +292,8 @@ static void test_filter_host_net_port(void **state)
 	assert_true(matches("dst net 198.51.100.8/29", &ev));
 	assert_false(matches("dst net 198.51.100.0/29", &ev));
 	assert_true(matches("port 443", &ev));
+	assert_true(matches("port https", &ev));	/* the name the output prints */
+	assert_false(matches("port http", &ev));
 	assert_true(matches("dst port 443", &ev));
 	assert_false(matches("src port 443", &ev));
 	assert_true(matches("src port 51514", &ev));
@@ -388,9 +390,9 @@ static void test_filter_errors(void **state)
 	expect_error("host foo", "'foo' is not an IPv4 or IPv6 address");
 	expect_error("net 10.0.0.0/33", "not a prefix length");
 	expect_error("net 10.0.0.0/", "not a prefix length");
-	expect_error("port 0", "not a port number");
-	expect_error("port 65536", "not a port number");
-	expect_error("port http", "not a port number");
+	expect_error("port 0", "neither a port number");
+	expect_error("port 65536", "neither a port number");
+	expect_error("port gopherish", "neither a port number (1-65535) nor a port name");
 	expect_error("proto gopher", "proto: 'gopher'");
 	expect_error("domain", "domain needs a name");
 	expect_error("domain *.", "domain needs a name");
