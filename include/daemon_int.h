@@ -43,6 +43,7 @@ struct daemon_stats {
 #define DAEMON_RECENT 1024	/* a worker's filter of addresses it reported this second */
 #define DAEMON_DRAIN_MS 50	/* how often the main thread takes what workers left */
 #define DAEMON_WRITER UINT_MAX	/* the slot of a packet thread that takes the write side */
+#define DAEMON_PKTS_MAX 80	/* packet threads at most: 64 new-flow queues and the DNS one */
 
 /* A monitor or log event a worker leaves for the main thread, with its strings. */
 struct daemon_event {

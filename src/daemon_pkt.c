@@ -22,6 +22,7 @@
 #include "tcpdns.h"
 #include "learnlog.h"
 #include <time.h>
+#include <sys/time.h>
 #include "util.h"
 
 /* log-flows = yes and monitors get the same event; nothing is built when neither wants it */
@@ -316,8 +317,42 @@ void daemon_pkt_drain_one(struct daemon *d, struct daemon_pkt *pc)
 	pc->n_evs = 0;
 }
 
+static bool daemon_event_before(const struct daemon_event *a, const struct daemon_event *b)
+{
+	return timercmp(&a->ev.time, &b->ev.time, <);
+}
+
+/* Publishes the events of every worker merged by time: a DNS answer learned on the DNS
+ * thread shows before the connection a flow worker then decided with it. */
+static void daemon_pkt_drain_events(struct daemon *d)
+{
+	size_t next[DAEMON_PKTS_MAX] = { 0 };
+
+	for (;;) {
+		const struct daemon_event *best = NULL;
+		size_t from = 0;
+
+		for (size_t i = 0; i < d->n_pkts && i < DAEMON_PKTS_MAX; i++) {
+			const struct daemon_pkt *pc = d->pkts[i];
+
+			if (next[i] < pc->n_evs &&
+			    (!best || daemon_event_before(&pc->evs[next[i]], best))) {
+				best = &pc->evs[next[i]];
+				from = i;
+			}
+		}
+		if (!best)
+			break;
+		daemon_publish_now(d, &best->ev);
+		next[from]++;
+	}
+	for (size_t i = 0; i < d->n_pkts; i++)
+		d->pkts[i]->n_evs = 0;
+}
+
 void daemon_pkt_drain(struct daemon *d)
 {
+	daemon_pkt_drain_events(d);
 	for (size_t i = 0; i < d->n_pkts; i++)
 		if (d->pkts[i]->deferred)
 			daemon_pkt_drain_one(d, d->pkts[i]);
