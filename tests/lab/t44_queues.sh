@@ -137,6 +137,22 @@ if [ "$flows" -eq "$N" ] && [ "$answers" -ge "$N" ]; then
 else
 	fail "monitor saw $flows of $N flows and $answers answers: $(head -5 "$mon")"
 fi
+# in time order across threads: each name's answer (DNS thread) before its flow (a worker)
+order=$(python3 - "$mon" <<'PY'
+import re, sys
+first = {}
+bad = []
+for n, line in enumerate(open(sys.argv[1])):
+    m = re.search(r"dns A (f10-96-0-\d+\.s\.mq\.test) = ", line)
+    if m:
+        first.setdefault(m.group(1), n)
+    m = re.search(r"tcp (f10-96-0-\d+\.s\.mq\.test) -> ", line)
+    if m and (m.group(1) not in first or first[m.group(1)] > n):
+        bad.append(m.group(1))
+print(len(bad))
+PY
+)
+assert_eq "monitor lines in time order (every flow after its answer)" 0 "$order"
 
 # a different layout on reload: one thread reading queue 0 and DNS replies on queue 6,
 # then queues 3-4 with DNS on 5
