@@ -97,7 +97,13 @@ static void why_rule_origin(const struct conf *c, const struct domain_match *m,
 {
 	const struct conf_route *r = m->route < c->n_routes ? &c->routes[m->route] : NULL;
 
-	snprintf(buf, size, " (from a domain list)");
+	if (r && r->n_lists == 1)
+		snprintf(buf, size, " (from domain-list %s)", r->lists[0]);
+	else if (r && r->n_lists > 1)
+		snprintf(buf, size, " (from one of the %zu domain lists of route %s, e.g. %s)",
+			 r->n_lists, r->name, r->lists[0]);
+	else
+		snprintf(buf, size, " (from a domain list)");
 	for (size_t k = 0; r && k < r->n_domains; k++)
 		if (!strcmp(r->domains[k], rule)) {
 			snprintf(buf, size, " (%s line %u)", c->path, r->domain_lines[k]);
