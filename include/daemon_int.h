@@ -112,6 +112,10 @@ struct daemon {
 	struct daemon_pkt **pkts;
 	size_t n_pkts;
 	bool workers;			/* pkts are served by worker threads */
+	/* the counters of packet threads that a reload with another queue layout ended */
+	struct daemon_stats retired;
+	uint64_t retired_flows[DAEMON_ROUTE_SLOTS];
+	uint64_t retired_events_dropped;
 	/* the route names the per-route counters' indexes had, so counts follow a route
 	 * across reloads (daemon_flows_sync) */
 	char route_flows_of[DAEMON_ROUTE_SLOTS][CONF_NAME_MAX];

@@ -58,8 +58,8 @@ void daemon_flows_sync(struct daemon *d)
 		same = !strcmp(d->route_flows_of[i], i < n ? c->routes[i].name : "");
 	if (same)
 		return;
-	for (size_t k = 0; k < d->n_pkts; k++) {
-		uint64_t *have = d->pkts[k]->route_flows;
+	for (size_t k = 0; k <= d->n_pkts; k++) {
+		uint64_t *have = k < d->n_pkts ? d->pkts[k]->route_flows : d->retired_flows;
 
 		memset(flows, 0, sizeof(flows));
 		for (size_t i = 0; i < n; i++)

@@ -242,6 +242,19 @@ int daemon_threads_run(struct daemon *d, const struct conf *c, char *err, size_t
 	return 0;
 }
 
+static void threads_add_stats(struct daemon_stats *to, uint64_t *flows,
+			      const struct daemon_stats *st, const uint64_t *from)
+{
+	to->dns_replies += st->dns_replies;
+	to->dns_learned += st->dns_learned;
+	to->dns_bad += st->dns_bad;
+	to->flows += st->flows;
+	to->flows_routed += st->flows_routed;
+	to->pkt_bad += st->pkt_bad;
+	for (size_t r = 0; r < DAEMON_ROUTE_SLOTS; r++)
+		flows[r] += from[r];
+}
+
 void daemon_threads_close(struct daemon *d)
 {
 	/* threads first: none may be deciding while anything is freed */
@@ -263,6 +276,9 @@ void daemon_threads_close(struct daemon *d)
 			loop_fd_del(d->loop, queue_fd(pc->q));	/* -ENOENT once workers ran */
 		if (pc->deferred && d->policy)
 			daemon_pkt_drain_one(d, pc);
+		/* a reload with another layout must not reset what status counts */
+		threads_add_stats(&d->retired, d->retired_flows, &pc->st, pc->route_flows);
+		d->retired_events_dropped += pc->events_dropped;
 		pkt_free(pc);
 	}
 	free(d->pkts);
@@ -318,20 +334,13 @@ int daemon_threads_relayout(struct daemon *d, const struct conf *c, const struct
 void daemon_threads_totals(const struct daemon *d, struct daemon_stats *st, uint64_t *flows,
 			   uint64_t *events_dropped)
 {
-	memset(st, 0, sizeof(*st));
-	memset(flows, 0, DAEMON_ROUTE_SLOTS * sizeof(*flows));
-	*events_dropped = 0;
+	*st = d->retired;
+	memcpy(flows, d->retired_flows, DAEMON_ROUTE_SLOTS * sizeof(*flows));
+	*events_dropped = d->retired_events_dropped;
 	for (size_t i = 0; i < d->n_pkts; i++) {
 		const struct daemon_pkt *pc = d->pkts[i];
 
-		st->dns_replies += pc->st.dns_replies;
-		st->dns_learned += pc->st.dns_learned;
-		st->dns_bad += pc->st.dns_bad;
-		st->flows += pc->st.flows;
-		st->flows_routed += pc->st.flows_routed;
-		st->pkt_bad += pc->st.pkt_bad;
+		threads_add_stats(st, flows, &pc->st, pc->route_flows);
 		*events_dropped += pc->events_dropped;
-		for (size_t r = 0; r < DAEMON_ROUTE_SLOTS; r++)
-			flows[r] += pc->route_flows[r];
 	}
 }

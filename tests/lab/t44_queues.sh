@@ -156,9 +156,16 @@ assert_eq "monitor lines in time order (every flow after its answer)" 0 "$order"
 
 # a different layout on reload: one thread reading queue 0 and DNS replies on queue 6,
 # then queues 3-4 with DNS on 5
+flows_before=$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"])')
 sed -i 's/^queue = .*/queue = 0\ndns-queue = 6/' "$LAB_CONF"
 nfq_reload
 expect_queues "0 6" "reload to queue = 0, dns-queue = 6"
+flows_after=$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["flows"])')
+if [ "$flows_after" -ge "$flows_before" ] && [ "$flows_before" -ge "$N" ]; then
+	ok "status keeps counting across the new layout ($flows_before, then $flows_after connections)"
+else
+	fail "status counts went from $flows_before to $flows_after across the reload"
+fi
 ctl flush >/dev/null || fail "flush failed"	# each fetch needs its answer again
 d6=$(queue_seq 6)
 fetch_all "after reload to queue = 0, dns-queue = 6"
