@@ -36,7 +36,7 @@
 #include "nftwatch.h"
 #include "pkt.h"
 #include "policy.h"
-#include "pidfile.h"
+#include "instance.h"
 #include "privdrop.h"
 #include "queue.h"
 #include "route.h"
@@ -48,7 +48,6 @@
 
 #define SVM_SYSCTL "net/ipv4/conf/all/src_valid_mark"
 #define SVM_SAVED DAEMON_RUNDIR "/saved-src_valid_mark"
-#define PIDFILE DAEMON_RUNDIR "/nfqroute.pid"
 #define ENDPOINT_TIMER 0
 #define ENDPOINT_REFRESH_MS 10000
 #define RELOAD_TIMER 7
@@ -455,19 +454,27 @@ static void daemon_log_stats(const struct daemon *d)
 		 st.dns_learned, st.pkt_bad);
 }
 
-/* The pid file lock; < 0 (said why) when another instance runs or it cannot be taken. */
+static void on_instance_probe(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	instance_answer(fd);
+}
+
+/* Claims the network namespace; < 0 (said why) when another instance runs in it. */
 static int daemon_lock(void)
 {
 	pid_t holder;
-	int fd;
+	int fd = instance_lock(&holder);
 
-	mkdir(DAEMON_RUNDIR, 0755);
-	fd = pidfile_lock(PIDFILE, &holder);
-	if (fd == -EEXIST)
-		log_err("another nfqroute is running (pid %ld, %s): one instance per host; stop it "
-			"first", (long)holder, PIDFILE);
+	if (fd == -EEXIST && holder > 0)
+		log_err("another nfqroute is running in this network namespace (pid %ld): one "
+			"instance per host; stop it first", (long)holder);
+	else if (fd == -EEXIST)
+		log_err("another nfqroute is running in this network namespace: one instance "
+			"per host; stop it first");
 	else if (fd < 0)
-		log_err("%s: %s", PIDFILE, strerror(-fd));
+		log_err("claiming the network namespace: %s", strerror(-fd));
 	return fd;
 }
 
@@ -513,9 +520,11 @@ int daemon_run(const char *conf_path)
 	if (ret) {
 		log_err("%s", err);
 		daemon_stop(&d);
-		pidfile_unlock(PIDFILE, lockfd);
+		instance_unlock(lockfd);
 		return 1;
 	}
+	if (loop_fd_add(d.loop, lockfd, EPOLLIN, on_instance_probe, NULL) < 0)
+		log_warn("another instance asking for this one's pid will not get it");
 	log_info("ready: %zu routes, %zu domain rules", policy_conf(d.policy)->n_routes,
 		 policy_rule_count(d.policy));
 	while (!sig_stop) {
@@ -540,7 +549,7 @@ int daemon_run(const char *conf_path)
 	if (d.lock)
 		brlock_write_unlock(d.lock);
 	daemon_stop(&d);
-	pidfile_unlock(PIDFILE, lockfd);
+	instance_unlock(lockfd);
 	return ret < 0 && ret != -EINTR ? 1 : 0;
 }
 
@@ -549,7 +558,7 @@ int daemon_down(const struct conf *c)
 	struct route_mgr *rm;
 	char err[ERRLEN], saved[16];
 	int status = 0;
-	pid_t pid = pidfile_running(PIDFILE);
+	pid_t pid = instance_running();
 	FILE *f;
 
 	if (pid != 0) {

@@ -1,6 +1,7 @@
 #!/bin/bash
-# One nfqroute per host: a second `nfqroute run` (same or another configuration) and
-# `nfqroute down` refuse while one runs, and touch nothing: routed traffic keeps going
+# One nfqroute per host (network namespace): a second `nfqroute run` (same or another
+# configuration, even after every file in /run/nfqroute is removed) and `nfqroute down`
+# refuse while one runs, and touch nothing: routed traffic keeps going
 # through the tunnel, the rules and routes stay. After a crash (SIGKILL) a new instance
 # starts, and its clean stop restores what the crashed one changed (src_valid_mark
 # included), so the host ends as it began.
@@ -18,7 +19,9 @@ ip -n "$NS_HOST" rule show >"$LAB_TMP/rules1"
 # second instance, same configuration, then another queue and control socket
 sed -e 's/^queue = .*/queue = 5/' -e "s|^\\[global\\]|[global]\\ncontrol = $LAB_TMP/ctl2\\ncache = none|" \
 	"$LAB_CONF" >"$LAB_TMP/second.conf"
-for conf in "$LAB_CONF" "$LAB_TMP/second.conf"; do
+rm -f "$LAB_TMP/run/"*.pid	# nothing in the file system stands for the running instance
+for conf in "$LAB_CONF" "$LAB_TMP/second.conf" "$LAB_CONF" "$LAB_CONF" "$LAB_CONF" \
+	"$LAB_CONF" "$LAB_CONF"; do	# more asks than the listen backlog
 	out=$(in_host_nfq timeout 10 "$NFQROUTE" run -c "$conf" 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ] && grep -q "another nfqroute is running" <<<"$out"; then
