@@ -101,6 +101,8 @@ struct daemon {
 	uint64_t reload_ms;		/* monotonic, when the last reload started */
 	struct nftwatch *nftw;		/* our table changed by someone else (daemon.c) */
 	uint64_t reinstall_ms;		/* monotonic, the last time we put the table back */
+	uint64_t reinstall_window_ms;	/* start of the window reinstalls are counted in */
+	unsigned reinstalls;
 	bool reinstall_pending;
 	bool reload_pending;		/* a SIGHUP waits for its turn (see daemon_run) */
 	struct daemon_fresh *fresh;	/* resolver, refresh schedule, cache (NULL when off) */

@@ -53,7 +53,9 @@
 #define RELOAD_TIMER 7
 #define RELOAD_MIN_MS 1000	/* SIGHUPs closer together are coalesced */
 #define REINSTALL_TIMER 8
-#define REINSTALL_MIN_MS 1000	/* against a tool that keeps deleting our table */
+#define REINSTALL_BURST 30	/* put-backs at once within REINSTALL_WINDOW_MS, then ... */
+#define REINSTALL_WINDOW_MS 10000
+#define REINSTALL_MIN_MS 1000	/* ... one a second: against a tool that keeps deleting it */
 #define ERRLEN DAEMON_ERRLEN
 #define LEARNLOG_EVENTS 8192	/* history for `why`: about 400 KiB */
 
@@ -132,7 +134,8 @@ static void on_reinstall_timer(void *ctx)
 /*
  * Another process deleted or flushed (part of) our table, e.g. a firewall restart's
  * `flush ruleset`: without it, routed connections would leave unmarked, past the tunnel.
- * Put it back at once, or a second after the last time when something keeps deleting it.
+ * Put it back at once; after REINSTALL_BURST times within REINSTALL_WINDOW_MS (something
+ * keeps deleting it), at most once a second until the window ends.
  */
 static void on_nft_event(void *ctx, int fd, uint32_t events)
 {
@@ -151,7 +154,14 @@ static void on_nft_event(void *ctx, int fd, uint32_t events)
 	else
 		log_warn("nftables table inet %s changed by pid %ld (%s)", NFTRULES_TABLE,
 			 (long)ev.pid, ev.comm[0] ? ev.comm : "?");
-	if (d->reinstall_ms && now < d->reinstall_ms + REINSTALL_MIN_MS) {
+	if (now >= d->reinstall_window_ms + REINSTALL_WINDOW_MS) {
+		d->reinstall_window_ms = now;
+		d->reinstalls = 0;
+	}
+	if (++d->reinstalls == REINSTALL_BURST + 1)
+		log_err("something keeps removing table inet %s: putting it back once a second "
+			"from now on", NFTRULES_TABLE);
+	if (d->reinstalls > REINSTALL_BURST && now < d->reinstall_ms + REINSTALL_MIN_MS) {
 		d->reinstall_pending = true;
 		loop_timer_set(d->loop, REINSTALL_TIMER, d->reinstall_ms + REINSTALL_MIN_MS,
 			       on_reinstall_timer, d);
