@@ -59,6 +59,17 @@ int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct 
 		       uint64_t now_ms);
 
 /*
+ * Whether a DNS reply must be dropped instead of released: when its question (r->names[0],
+ * read even when parse_ret, the dns_parse_reply result, is an error) falls under a tunnel
+ * route and the reply could not be learned whole: an answer record that does not parse,
+ * a parser limit, or addresses owned by no name of the alias chain. A resolver library
+ * more lenient than the parser could use such addresses, and the connection would leave
+ * past the tunnel; a dropped reply is retried or fails, which is fail-closed. Replies with
+ * an error rcode and replies to unrouted names are never dropped. Pure.
+ */
+bool classify_dns_must_drop(const struct policy *p, const struct dns_reply *r, int parse_ret);
+
+/*
  * Gateway mode, per-client mappings: learns the answers of a reply forwarded to LAN host
  * client into pc, keyed by (client, address), so two clients that asked different names
  * for one CDN address each keep their own route. An address of an unrouted answer is

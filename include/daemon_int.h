@@ -36,6 +36,7 @@ struct nftwatch;
 
 struct daemon_stats {
 	uint64_t dns_replies, dns_learned, dns_bad, flows, flows_routed, pkt_bad;
+	uint64_t dns_dropped;	/* replies of routed names held back (classify_dns_must_drop) */
 };
 
 #define DAEMON_USED_MAX 4096	/* used addresses a worker leaves per drain (then dropped) */
@@ -175,7 +176,7 @@ void daemon_pkt_drain_one(struct daemon *d, struct daemon_pkt *pc);
  * Decides one queued packet for packet thread ctx (a struct daemon_pkt): DNS replies are
  * learned from and accepted unchanged, new connections get their route's mark.
  */
-uint32_t daemon_pkt_decide(void *ctx, const struct queue_pkt *qp);
+uint32_t daemon_pkt_decide(void *ctx, const struct queue_pkt *qp, uint8_t *verdict);
 
 /* queue_batch_fn of the workers: the read side of their slot, or the write side. */
 void daemon_pkt_batch(void *ctx, bool begin);

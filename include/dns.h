@@ -52,6 +52,8 @@ struct dns_reply {
 	uint8_t rcode;
 	bool truncated;
 	uint16_t n_bad_svcb;	/* SVCB/HTTPS records skipped as malformed (see below) */
+	uint16_t n_unowned;	/* A/AAAA records of the answer owned by no name of the chain
+				 * (not in addrs; a lenient resolver library may still use them) */
 	int partial;		/* DNS_OK, or why the answer was not used whole (DNS_PARTIAL) */
 	size_t n_chain;
 	size_t n_names;

@@ -68,9 +68,10 @@ struct queue_kstats {
 
 /*
  * Returns the mark the packet leaves with; returning pkt->mark accepts it unchanged.
- * Called once per packet, before any verdict of the batch is sent.
+ * *verdict is NF_ACCEPT on entry; setting it to NF_DROP drops the packet instead (the
+ * mark is then ignored). Called once per packet, before any verdict of the batch is sent.
  */
-typedef uint32_t (*queue_decide_fn)(void *ctx, const struct queue_pkt *pkt);
+typedef uint32_t (*queue_decide_fn)(void *ctx, const struct queue_pkt *pkt, uint8_t *verdict);
 
 /*
  * Called around the decisions of each received batch: with begin after the receive and

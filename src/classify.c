@@ -135,6 +135,22 @@ static bool keep_tunnel(const struct conf *c, const struct addrmap *am,
 	       route_is_tunnel(c, e.route);
 }
 
+bool classify_dns_must_drop(const struct policy *p, const struct dns_reply *r, int parse_ret)
+{
+	const struct conf *c = policy_conf(p);
+	bool whole = parse_ret == DNS_OK && r->n_unowned == 0;
+	int route;
+
+	/* a partial reply that lost only what follows a malformed record is used like a
+	 * resolver library uses it: up to that record */
+	if (parse_ret == DNS_PARTIAL)
+		whole = r->partial != DNS_E_LIMIT && r->n_unowned == 0;
+	if (whole || parse_ret == DNS_E_RCODE || r->n_names == 0)
+		return false;
+	route = policy_route_of_name(p, r->names[0], NULL);
+	return route >= 0 && route_is_tunnel(c, (unsigned)route);
+}
+
 int classify_dns_learn(const struct policy *p, struct addrmap *am, const struct dns_reply *r,
 		       uint64_t now_ms)
 {

@@ -135,6 +135,7 @@ struct dns_msg_ctx {
 	struct daemon_pkt *pc;
 	const struct pkt_info *pi;
 	bool forwarded;		/* a reply on its way to a LAN host */
+	bool drop;		/* out: hold the reply back (classify_dns_must_drop) */
 };
 
 /* One whole DNS message from a reply packet (UDP) or a reassembled TCP stream. */
@@ -153,13 +154,18 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	ret = dns_parse_reply(msg, len, reply);
 	if (ret == DNS_E_RCODE)
 		return;
-	if (ret < 0 || ret == DNS_PARTIAL) {
+	m->drop = classify_dns_must_drop(d->policy, reply, ret);
+	if (m->drop)
+		pc->st.dns_dropped++;
+	if (ret < 0 || ret == DNS_PARTIAL || m->drop) {
 		/* partial: the client uses the records before the bad one, so must we */
-		char why[96];
+		char why[128];
 
-		snprintf(why, sizeof(why), "%s%s", ret < 0 ? "" : "partial: ",
-			 dns_strerror(ret < 0 ? ret : reply->partial));
-		pc->st.dns_bad++;
+		snprintf(why, sizeof(why), "%s%s%s", ret == DNS_PARTIAL ? "partial: " : "",
+			 ret == DNS_OK ? "addresses owned by no name of the alias chain" :
+			 dns_strerror(ret < 0 ? ret : reply->partial),
+			 m->drop ? "; dropped: a routed name not learned whole" : "");
+		pc->st.dns_bad += ret != DNS_OK;
 		if (ret < 0)
 			log_debug("malformed DNS reply (%s), released unchanged", why);
 		else
@@ -167,7 +173,7 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 				  reply->names[0], why, reply->n_addrs);
 		if (daemon_wants_events(d)) {
 			struct flowlog_event ev = { .kind = FLOWLOG_DNS_MALFORMED,
-						    .domain = ret < 0 ? NULL : reply->names[0],
+						    .domain = reply->n_names ? reply->names[0] : NULL,
 						    .reason = why };
 
 			daemon_publish(pc, &ev, m->pi);
@@ -195,14 +201,17 @@ static void daemon_dns_msg(void *ctx, const uint8_t *msg, size_t len)
 	}
 }
 
-static void daemon_dns_reply(struct daemon_pkt *pc, const struct pkt_info *pi, bool forwarded)
+/* Learns from a DNS reply packet; true when the packet must be dropped. */
+static bool daemon_dns_reply(struct daemon_pkt *pc, const struct pkt_info *pi, bool forwarded)
 {
-	struct dns_msg_ctx m = { pc, pi, forwarded };
+	struct dns_msg_ctx m = { pc, pi, forwarded, false };
 
+	/* over TCP a message spans segments already released: only UDP replies are held */
 	if (pi->l4proto == IPPROTO_TCP && pc->tcpdns)
 		tcpdns_feed(pc->tcpdns, pi, util_now_ms(), daemon_dns_msg, &m);
 	else if (pi->l4proto == IPPROTO_UDP)
 		daemon_dns_msg(&m, pi->payload, pi->payload_len);
+	return pi->l4proto == IPPROTO_UDP && m.drop;
 }
 
 static void daemon_log_flow(const struct daemon *d, const struct pkt_info *pi,
@@ -249,7 +258,7 @@ static void daemon_defer_used(struct daemon_pkt *pc, const struct pkt_addr *dst,
 	pc->used[pc->n_used++] = (struct daemon_used){ *dst, now };
 }
 
-uint32_t daemon_pkt_decide(void *ctx, const struct queue_pkt *qp)
+uint32_t daemon_pkt_decide(void *ctx, const struct queue_pkt *qp, uint8_t *verdict)
 {
 	struct daemon_pkt *pc = ctx;
 	struct daemon *d = pc->d;
@@ -266,8 +275,9 @@ uint32_t daemon_pkt_decide(void *ctx, const struct queue_pkt *qp)
 	if (qp->hook == NF_INET_LOCAL_IN || qp->hook == NF_INET_FORWARD) {
 		/* only the thread holding the write side learns (a ruleset of another layout
 		 * could send replies to a new-flow worker for a moment during a reload) */
-		if (pi.sport == 53 && pc->slot == DAEMON_WRITER)
-			daemon_dns_reply(pc, &pi, qp->hook == NF_INET_FORWARD);
+		if (pi.sport == 53 && pc->slot == DAEMON_WRITER &&
+		    daemon_dns_reply(pc, &pi, qp->hook == NF_INET_FORWARD))
+			*verdict = NF_DROP;
 		return qp->mark;
 	}
 	pc->st.flows++;

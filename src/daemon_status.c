@@ -230,7 +230,11 @@ static void status_global_text(struct daemon *d, const struct status_data *s, FI
 	fprintf(out, "connections: %" PRIu64 " decided, %" PRIu64 " routed\n", s->st.flows,
 		s->st.flows_routed);
 	fprintf(out, "dns: %" PRIu64 " replies parsed, %" PRIu64 " malformed, %" PRIu64
-		" addresses learned\n", s->st.dns_replies, s->st.dns_bad, s->st.dns_learned);
+		" addresses learned", s->st.dns_replies, s->st.dns_bad, s->st.dns_learned);
+	if (s->st.dns_dropped)
+		fprintf(out, ", %" PRIu64 " dropped (routed names not learned whole)",
+			s->st.dns_dropped);
+	fputc('\n', out);
 	fprintf(out, "learned: %zu addresses, %zu names, %zu KiB\n", addrmap_count(d->am),
 		addrmap_name_count(d->am), (addrmap_mem_bytes(d->am) + 1023) / 1024);
 	if (d->fresh)
@@ -401,6 +405,7 @@ static void status_global_json(struct daemon *d, const struct status_data *s, FI
 	fprintf(out, ",\"flows\":%" PRIu64 ",\"flows_routed\":%" PRIu64 ",\"dns_replies\":%"
 		PRIu64 ",\"dns_malformed\":%" PRIu64 ",\"dns_learned\":%" PRIu64, s->st.flows,
 		s->st.flows_routed, s->st.dns_replies, s->st.dns_bad, s->st.dns_learned);
+	fprintf(out, ",\"dns_dropped\":%" PRIu64, s->st.dns_dropped);
 	fprintf(out, ",\"learned\":%zu,\"learned_names\":%zu,\"learned_bytes\":%zu",
 		addrmap_count(d->am), addrmap_name_count(d->am), addrmap_mem_bytes(d->am));
 	fprintf(out, ",\"refresh\":{\"enabled\":%s,\"lookups\":%" PRIu64 ",\"failed\":%" PRIu64

@@ -251,6 +251,7 @@ static void threads_add_stats(struct daemon_stats *to, uint64_t *flows,
 	to->flows += st->flows;
 	to->flows_routed += st->flows_routed;
 	to->pkt_bad += st->pkt_bad;
+	to->dns_dropped += st->dns_dropped;
 	for (size_t r = 0; r < DAEMON_ROUTE_SLOTS; r++)
 		flows[r] += from[r];
 }

@@ -386,8 +386,10 @@ static __attribute__((noinline)) void dns_build_links(struct dns_ctx *c)
 		struct dns_addr *a = &out->addrs[i];
 		uint8_t p = pos_of[a->owner], t = pos_of[a->target];
 
-		if (p == NT_NONE || t == NT_NONE || (a->kind == DNS_ADDR_HINT && p >= out->n_chain))
+		if (p == NT_NONE || t == NT_NONE || (a->kind == DNS_ADDR_HINT && p >= out->n_chain)) {
+			out->n_unowned += a->kind != DNS_ADDR_HINT;
 			continue;
+		}
 		if (k != i)
 			out->addrs[k] = *a;
 		out->addrs[k].owner = p;
@@ -408,8 +410,10 @@ static inline void dns_build_chain(struct dns_ctx *c)
 	/* no links: the question name is the only name, and every hint targets its owner */
 	out->n_chain = out->n_names = 1;
 	for (size_t i = 0; i < out->n_addrs; i++) {
-		if (out->addrs[i].owner != 0)
+		if (out->addrs[i].owner != 0) {
+			out->n_unowned += out->addrs[i].kind != DNS_ADDR_HINT;
 			continue;
+		}
 		if (k != i)
 			out->addrs[k] = out->addrs[i];
 		k++;
@@ -434,6 +438,7 @@ int dns_parse_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 	out->truncated = flags & DNS_F_TC;
 	out->qtype = 0;
 	out->n_bad_svcb = 0;
+	out->n_unowned = 0;
 	out->partial = DNS_OK;
 	out->n_chain = 0;
 	out->n_names = 0;

@@ -635,7 +635,12 @@ static void qsock_msg(struct queue *q, struct qsock *s, const struct nlmsghdr *n
 	switch (queue_msg_parse(nlh, avail, &pkt)) {
 	case QUEUE_MSG_PACKET:
 		*d = (struct queue_decision){ .id = pkt.id, .old_mark = pkt.mark,
-					      .mark = decide(ctx, &pkt), .verdict = NF_ACCEPT };
+					      .verdict = NF_ACCEPT };
+		d->mark = decide(ctx, &pkt, &d->verdict);
+		if (d->verdict != NF_ACCEPT) {
+			d->verdict = NF_DROP;
+			d->mark = pkt.mark;
+		}
 		break;
 	case QUEUE_MSG_NODATA:
 		queue_stat_add(&q->stats.bad_msgs, 1);

@@ -364,10 +364,41 @@ static void test_per_client(void **state)
 	addrmap_free(pc);
 }
 
+/* Replies of routed names that could not be learned whole are dropped, nothing else. */
+static void test_dns_must_drop(void **state)
+{
+	struct fixture *f = *state;
+	struct dns_reply *r = &reply_buf;
+
+	reply_init(r, "api.github.com");
+	assert_false(classify_dns_must_drop(f->p, r, DNS_OK));		/* learned whole */
+	assert_true(classify_dns_must_drop(f->p, r, DNS_E_RDATA));	/* a bad first record */
+	assert_true(classify_dns_must_drop(f->p, r, DNS_E_NAME));
+	assert_false(classify_dns_must_drop(f->p, r, DNS_E_RCODE));	/* NXDOMAIN: no address */
+	r->partial = DNS_E_RDATA;	/* used up to a malformed record, like glibc does */
+	assert_false(classify_dns_must_drop(f->p, r, DNS_PARTIAL));
+	r->partial = DNS_E_LIMIT;	/* a limit dropped what glibc would use */
+	assert_true(classify_dns_must_drop(f->p, r, DNS_PARTIAL));
+	r->partial = DNS_OK;
+	r->n_unowned = 1;		/* an address no name of the chain owns */
+	assert_true(classify_dns_must_drop(f->p, r, DNS_OK));
+	/* the same for an unrouted name, or a name of the main table: released */
+	reply_init(r, "www.unrouted.org");
+	r->n_unowned = 1;
+	assert_false(classify_dns_must_drop(f->p, r, DNS_OK));
+	assert_false(classify_dns_must_drop(f->p, r, DNS_E_RDATA));
+	reply_init(r, "www.cn.example.com");
+	assert_false(classify_dns_must_drop(f->p, r, DNS_E_RDATA));
+	/* the question itself did not parse: nothing to go by */
+	memset(r, 0, sizeof(*r));
+	assert_false(classify_dns_must_drop(f->p, r, DNS_E_NAME));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_learned_flow_gets_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns_must_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_mark_bits_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unrouted_name_learns_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cname_chain_target_routed, setup, teardown),
