@@ -2,6 +2,7 @@
 #define NFQR_ROUTE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf.h"
@@ -9,8 +10,8 @@
 struct route_mgr;
 
 /*
- * Opens the rtnetlink sockets (libnl-route-3): one for requests and one subscribed to link
- * and IPv4/IPv6 address events, non-blocking, so the daemon loop can poll it. Does not
+ * Opens the rtnetlink sockets (libnl-route-3): one for requests and one subscribed to link,
+ * IPv4/IPv6 address, rule and route events, non-blocking, so the daemon loop can poll it. Does not
  * change anything yet. Returns NULL and writes a message into err on failure.
  */
 struct route_mgr *route_mgr_new(char *err, size_t errlen);
@@ -44,13 +45,24 @@ int route_mgr_fd(const struct route_mgr *rm);
 int route_mgr_apply(struct route_mgr *rm, const struct conf *c, char *err, size_t errlen);
 
 /*
- * Reads pending link and address events and re-adds a route's default route when its
- * interface comes up again (also after it was deleted and re-created under the same
- * name), and retries a default route that is not in place (e.g. its gateway was not
- * reachable yet) when an address of that family appears on the interface. Never blocks.
- * Returns 0 or -errno.
+ * Reads pending link, address, rule and route events and re-adds a route's default route
+ * when its interface comes up again (also after it was deleted and re-created under the
+ * same name), and retries a default route that is not in place (e.g. its gateway was not
+ * reachable yet) when an address of that family appears on the interface. Puts back what
+ * another program deleted of what route_mgr_apply installed (an ip rule, the suppress
+ * rule, a blackhole, a default route while its interface is up), logging a warning that
+ * names it; our own removals and the routes the kernel drops with a link are not put
+ * back. When put-backs come too often (more than 10 in 10 s) it slows down to one a
+ * second: route_mgr_due_ms then says when to call again. Never blocks. Returns 0 or
+ * -errno.
  */
 int route_mgr_handle_events(struct route_mgr *rm);
+
+/*
+ * The monotonic time (ms, as util_now_ms) at which route_mgr_handle_events must be called
+ * again to put back objects whose put-back was slowed down, or 0 when nothing waits.
+ */
+uint64_t route_mgr_due_ms(const struct route_mgr *rm);
 
 /*
  * Removes everything route_mgr_apply installed. With keep_blackholes, the ip rules and

@@ -57,6 +57,22 @@ struct route_ent {
 	int lost_ifindex;	/* interface renamed away: drop dev routes left on it */
 	bool v6_failed;		/* last IPv6 dev route add failed (warned once) */
 	bool stale;		/* left from a failed apply: only kept to be removed */
+	unsigned put;		/* ROUTE_PUT_BIT of objects another program deleted */
+};
+
+/* Bit of object obj of family index fi in route_ent.put (3 objects x 2 families). */
+#define ROUTE_PUT_BIT(obj, fi)	(1u << ((unsigned)(obj) * ROUTE_NFAM + (unsigned)(fi)))
+
+#define ROUTE_RATE_N		30	/* put-backs allowed at once within ROUTE_RATE_WINDOW_MS */
+#define ROUTE_RATE_WINDOW_MS	10000u
+#define ROUTE_RATE_SLOW_MS	1000u	/* then at most one per this */
+
+/* When the last put-backs ran, to slow down against a program that keeps deleting. */
+struct route_rate {
+	uint64_t at[ROUTE_RATE_N];	/* ring of the last put-back times (ms) */
+	unsigned next;			/* slot the next one goes to */
+	unsigned n;			/* filled slots */
+	bool slow;			/* slowed down (and said so) */
 };
 
 struct route_mgr {
@@ -68,6 +84,10 @@ struct route_mgr {
 	void (*log_fn)(void *ctx, int prio, const char *msg);
 	void *log_ctx;
 	uint32_t suppress_prio;	/* priority of the installed main-table rule, 0 = none */
+	unsigned suppress_put;	/* families whose suppress rule another program deleted */
+	struct route_rate rate;
+	uint64_t put_due_ms;	/* deferred put-back (slowed down) due then; 0 = none */
+	bool existed;		/* the last add found the object already there (EEXIST) */
 	int kerr;		/* errno of the kernel's answer to the last request */
 	char kmsg[128];		/* its extended-ack message, if any */
 };
@@ -154,7 +174,8 @@ bool route_err_notfound(int rc);
  * Adds (add true) or deletes object obj of e for family index fi through rm->sk and waits
  * for the kernel's answer. ifindex is the interface of a dev route (ignored otherwise);
  * adding a dev route replaces one with the same key, adding an object that exists is
- * success. Returns 0 or -errno (the kernel's own where it answered).
+ * success (rm->existed then tells it from a real add, except for a dev route, which is
+ * replaced). Returns 0 or -errno (the kernel's own where it answered).
  */
 int route_obj_req(struct route_mgr *rm, const struct route_ent *e, int fi, enum route_obj obj,
 		  int ifindex, bool add);
@@ -213,9 +234,9 @@ struct route_addr_ev {
 enum route_addr_act { ROUTE_ADDR_NONE, ROUTE_ADDR_RETRY };
 
 /*
- * Subscribes rm->ev (already allocated) to link and IPv4/IPv6 address events,
- * non-blocking with a large receive buffer, and routes them to the manager's handler.
- * Returns 0, or a negative code with a message in err.
+ * Subscribes rm->ev (already allocated) to link, IPv4/IPv6 address, rule and route
+ * events, non-blocking with a large receive buffer, and routes them to the manager's
+ * handler. Returns 0, or a negative code with a message in err.
  */
 int route_ev_open(struct route_mgr *rm, char *err, size_t errlen);
 
@@ -250,5 +271,109 @@ int route_addr_ev_parse(struct nlmsghdr *nlh, struct route_addr_ev *ev);
  * place and returns NONE; the next address or up transition adds it again.
  */
 enum route_addr_act route_addr_decide(struct route_ent *e, const struct route_addr_ev *ev);
+
+/* ---- route_watch.c: rules and routes another program deletes ---- */
+
+/* One validated RTM_NEWRULE / RTM_DELRULE. */
+struct route_rule_ev {
+	int type;		/* RTM_NEWRULE or RTM_DELRULE */
+	int fi;			/* family index: 0 IPv4, 1 IPv6 */
+	uint8_t action;		/* FR_ACT_* */
+	uint32_t table, prio, mark, mask;	/* absent: 0 (mask: 0xffffffff with a mark) */
+	bool has_suppress;	/* FRA_SUPPRESS_PREFIXLEN present and not -1 (unset) */
+	uint32_t suppress;	/* its value */
+};
+
+/* One validated RTM_NEWROUTE / RTM_DELROUTE. */
+struct route_rt_ev {
+	int type;		/* RTM_NEWROUTE or RTM_DELROUTE */
+	int fi;			/* family index: 0 IPv4, 1 IPv6 */
+	uint8_t rtype;		/* RTN_* */
+	uint8_t dst_len;
+	bool cloned;		/* RTM_F_CLONED: a cache entry, never ours */
+	uint32_t table;		/* RTA_TABLE, else the header's */
+	uint32_t metric;	/* RTA_PRIORITY, 0 when absent */
+	int oif;		/* RTA_OIF, 0 when absent */
+	bool has_gw;
+	uint8_t gw[16];		/* RTA_GATEWAY, the family's length */
+};
+
+/*
+ * Checks a rule message from the kernel: type, header length, attributes that end exactly
+ * at the message's end, an IPv4 or IPv6 family, and that FRA_TABLE, FRA_PRIORITY, FRA_FWMARK, FRA_FWMASK and FRA_SUPPRESS_PREFIXLEN, when
+ * present, are exactly 4 bytes. Fills *ev and returns 0, or -EINVAL and leaves *ev
+ * unspecified.
+ */
+int route_rule_ev_parse(const struct nlmsghdr *nlh, struct route_rule_ev *ev);
+
+/*
+ * Checks a route message from the kernel: type, header length, attributes that end
+ * exactly at the message's end, an IPv4 or IPv6 family, a destination prefix length within the family, RTA_TABLE, RTA_PRIORITY and RTA_OIF of
+ * exactly 4 bytes (an oif that fits an int) and RTA_GATEWAY / RTA_DST of the family's
+ * address length, when present. Fills *ev and returns 0, or -EINVAL and leaves *ev
+ * unspecified.
+ */
+int route_rt_ev_parse(const struct nlmsghdr *nlh, struct route_rt_ev *ev);
+
+/*
+ * Whether a route message whose header names table hdr_table (rtm_table: the table, or
+ * RT_TABLE_COMPAT for one above 255) may concern one of the n entries of ents: the cheap
+ * test that lets the many route events of a busy host go without being parsed.
+ */
+bool route_rt_table_maybe(const struct route_ent *ents, size_t n, uint8_t hdr_table);
+
+/*
+ * Which of e's rules ev deleted: ROUTE_PUT_BIT(ROUTE_OBJ_RULE, fi) when ev is an
+ * RTM_DELRULE with e's family, priority, fwmark, mask and table (a lookup rule), else 0.
+ * A stale entry (kept only to be removed) owns nothing.
+ */
+unsigned route_rule_decide(const struct route_ent *e, const struct route_rule_ev *ev);
+
+/*
+ * Whether ev deleted the suppress rule installed at priority prio (0: none installed):
+ * an RTM_DELRULE of table main with suppress_prefixlength 0 at that priority.
+ */
+bool route_suppress_decide(uint32_t prio, const struct route_rule_ev *ev);
+
+/*
+ * Which of e's routes ev deleted, as ROUTE_PUT_BIT bits: its blackhole (fail-closed:
+ * table, family, blackhole default at ROUTE_METRIC_BLACKHOLE), or its dev route (table,
+ * family, default at ROUTE_METRIC_DEV through e's interface and gateway) while e believes
+ * it is in place: its interface is up and the route was added. A dev route the kernel
+ * dropped with its link or address, one of another interface (a reload, a rename) and
+ * any route of a stale entry count for nothing. A deleted dev route is marked as not in
+ * place in e. Other events return 0 and leave e as it was.
+ */
+unsigned route_rt_decide(struct route_ent *e, const struct route_rt_ev *ev);
+
+/*
+ * When the next put-back may run, given the last ones in r: now, or, when ROUTE_RATE_N
+ * ran within the last ROUTE_RATE_WINDOW_MS, ROUTE_RATE_SLOW_MS after the last one.
+ */
+uint64_t route_rate_next(const struct route_rate *r, uint64_t now_ms);
+
+/* Records in r a put-back run at now_ms. */
+void route_rate_note(struct route_rate *r, uint64_t now_ms);
+
+/*
+ * Feeds one rule or route message of the event socket to the watch: marks what it
+ * deleted of the manager's installed objects for route_watch_act. Cheap for the routes of
+ * tables the manager does not use.
+ */
+void route_watch_msg(struct route_mgr *rm, const struct nlmsghdr *nlh);
+
+/*
+ * Marks every rule and blackhole (and the suppress rule) to be put back, for when events
+ * were lost: those still in place are only confirmed (logged at debug level).
+ */
+void route_watch_all(struct route_mgr *rm);
+
+/*
+ * Puts back what route_watch_msg / route_watch_all marked: at once, or, when put-backs
+ * come too often, once the rate allows it (rm->put_due_ms says when; the caller calls
+ * again). Each object put back is logged as a warning naming it; slowing down is logged
+ * as an error, once per episode.
+ */
+void route_watch_act(struct route_mgr *rm, uint64_t now_ms);
 
 #endif

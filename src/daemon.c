@@ -56,6 +56,7 @@
 #define REINSTALL_BURST 30	/* put-backs at once within REINSTALL_WINDOW_MS, then ... */
 #define REINSTALL_WINDOW_MS 10000
 #define REINSTALL_MIN_MS 1000	/* ... one a second: against a tool that keeps deleting it */
+#define ROUTE_TIMER 9		/* slowed-down put-backs of ip rules and routes */
 #define ERRLEN DAEMON_ERRLEN
 #define LEARNLOG_EVENTS 8192	/* history for `why`: about 400 KiB */
 
@@ -74,13 +75,29 @@ static void on_signal(int sig)
 
 /* ---- slow path ---- */
 
+static void on_route_timer(void *ctx);
+
+static void daemon_route_events(struct daemon *d)
+{
+	uint64_t due;
+
+	route_mgr_handle_events(d->rm);
+	/* a rule or route that keeps being deleted is put back once a second, by the timer */
+	due = route_mgr_due_ms(d->rm);
+	if (due)
+		loop_timer_set(d->loop, ROUTE_TIMER, due, on_route_timer, d);
+}
+
+static void on_route_timer(void *ctx)
+{
+	daemon_route_events(ctx);
+}
+
 static void on_route_event(void *ctx, int fd, uint32_t events)
 {
-	struct daemon *d = ctx;
-
 	(void)fd;
 	(void)events;
-	route_mgr_handle_events(d->rm);
+	daemon_route_events(ctx);
 }
 
 static void daemon_refresh_endpoints(struct daemon *d)

@@ -225,6 +225,7 @@ static void route_suppress_sync(struct route_mgr *rm, uint32_t prio)
 
 	if (rm->suppress_prio == prio)
 		return;
+	rm->suppress_put = 0;	/* a put-back of the old rule would resurrect it */
 	for (fi = 0; fi < ROUTE_NFAM && rm->suppress_prio; fi++)
 		route_suppress_req(rm, fi, rm->suppress_prio, false);
 	rm->suppress_prio = 0;
@@ -370,4 +371,9 @@ void route_mgr_free(struct route_mgr *rm)
 int route_mgr_fd(const struct route_mgr *rm)
 {
 	return nl_socket_get_fd(rm->ev);
+}
+
+uint64_t route_mgr_due_ms(const struct route_mgr *rm)
+{
+	return rm->put_due_ms;
 }

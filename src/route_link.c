@@ -1,11 +1,13 @@
 /*
- * Following the kernel's link and address events, in three steps: parse (validate one
- * message), decide (update a route's view, say what to do) and act (after the batch, so
- * a burst of events costs one request per route). A route's default route through its
- * interface comes back when the link comes up or is re-created, goes with a link renamed
- * away, and is retried when an address arrives that can make its gateway reachable.
+ * Following the kernel's link and address events (its rule and route events go to
+ * route_watch.c), in three steps: parse (validate one message), decide (update a route's
+ * view, say what to do) and act (after the batch, so a burst of events costs one request
+ * per route). A route's default route through its interface comes back when the link
+ * comes up or is re-created, goes with a link renamed away, and is retried when an
+ * address arrives that can make its gateway reachable.
  */
 #include "route_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -209,6 +211,10 @@ static int route_ev_cb(struct nl_msg *msg, void *arg)
 	case RTM_DELADDR:
 		route_ev_addr(rm, nlh);
 		break;
+	case RTM_DELRULE:
+	case RTM_DELROUTE:
+		route_watch_msg(rm, nlh);
+		break;
 	}
 	return NL_OK;
 }
@@ -268,9 +274,11 @@ int route_mgr_handle_events(struct route_mgr *rm)
 			break;
 		/* ENOBUFS (folded into NLE_NOMEM): events were lost, look at every link */
 		if (n == -NLE_NOMEM && overruns++ < 4) {
-			route_log(rm, LOG_WARNING, "link events lost; checking every interface");
+			route_log(rm, LOG_WARNING, "rtnetlink events lost; checking every "
+				  "interface, rule and route");
 			for (i = 0; i < rm->n_ents; i++)
 				rm->ents[i].pending = !rm->ents[i].stale;
+			route_watch_all(rm);
 			continue;
 		}
 		rc = route_nle_errno(n);
@@ -282,6 +290,7 @@ int route_mgr_handle_events(struct route_mgr *rm)
 		if (rm->ents[i].pending || rm->ents[i].addr_retry)
 			route_ent_sync_add(rm, &rm->ents[i]);
 	}
+	route_watch_act(rm, util_now_ms());
 	return rc;
 }
 
@@ -300,7 +309,8 @@ int route_ev_open(struct route_mgr *rm, char *err, size_t errlen)
 	if (rc < 0)
 		goto fail;
 	rc = nl_socket_add_memberships(rm->ev, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-				       RTNLGRP_IPV6_IFADDR, 0);
+				       RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE,
+				       RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
 	if (rc < 0)
 		goto fail;
 	rc = nl_socket_set_nonblocking(rm->ev);

@@ -136,6 +136,7 @@ static void route_req_begin(struct route_mgr *rm)
 {
 	rm->kerr = 0;
 	rm->kmsg[0] = '\0';
+	rm->existed = false;
 }
 
 /* ---- kernel requests ---- */
@@ -173,7 +174,8 @@ static int route_rule_req(struct route_mgr *rm, const struct route_ent *e, int f
 	rtnl_rule_put(rule);
 	rc = route_nlerr(rm, rc);
 	/* the same rule (all keys equal) is already there: that is the goal */
-	return add && rc == -EEXIST ? 0 : rc;
+	rm->existed = add && rc == -EEXIST;
+	return rm->existed ? 0 : rc;
 }
 
 int route_suppress_req(struct route_mgr *rm, int fi, uint32_t prio, bool add)
@@ -201,7 +203,8 @@ int route_suppress_req(struct route_mgr *rm, int fi, uint32_t prio, bool add)
 	nlmsg_free(msg);
 	rtnl_rule_put(rule);
 	rc = route_nlerr(rm, rc);
-	return add && rc == -EEXIST ? 0 : rc;
+	rm->existed = add && rc == -EEXIST;
+	return rm->existed ? 0 : rc;
 }
 
 /*
@@ -281,7 +284,8 @@ static int route_route_req(struct route_mgr *rm, const struct route_ent *e, int 
 		rc = rtnl_route_delete(rm->sk, r, 0);
 	rtnl_route_put(r);
 	rc = route_nlerr(rm, rc);
-	return add && rc == -EEXIST ? 0 : rc;
+	rm->existed = add && rc == -EEXIST;
+	return rm->existed ? 0 : rc;
 }
 
 int route_obj_req(struct route_mgr *rm, const struct route_ent *e, int fi, enum route_obj obj,

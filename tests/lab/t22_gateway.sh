@@ -91,6 +91,17 @@ assert_via_vpn icanhazip.com
 assert_direct ifconfig.me -6
 port_forward
 FETCH_NS=$NS_LAN assert_via_vpn github.com	# again, after the port forward
+# the main-table rule the forwarded replies need is put back like the fwmark rules
+suppress_ok() { ip -n "$NS_HOST" "$1" rule show | grep -q "^999:.*lookup main suppress_prefixlength 0"; }
+for fam in -4 -6; do
+	in_host ip "$fam" rule del priority 999 || die "ip $fam rule del priority 999 failed"
+	if wait_for 2 suppress_ok "$fam"; then
+		ok "ip $fam suppress_prefixlength rule is back after 'ip rule del'"
+	else
+		fail "ip $fam suppress_prefixlength rule did not come back within 2 s"
+	fi
+done
+port_forward
 nfq_stop
 
 note "sources = the LAN: every LAN connection through the tunnel"
