@@ -82,6 +82,9 @@ static int conf_check_global(struct conf_parser *p)
 				p->seen[c->n_routes - 1].header, "rule-priority %" PRIu32
 				" leaves no room for %zu routes below the main table's rule (%d)",
 				c->rule_priority, c->n_routes, CONF_PRIO_MAIN);
+	if (c->per_client && !c->n_lan_ifs)
+		conf_warn(p, seen[K_PER_CLIENT], "per-client is ignored without lan-interfaces: "
+			  "it is for gateway mode");
 	return 0;
 }
 
