@@ -52,7 +52,7 @@ int route_mgr_apply(struct route_mgr *rm, const struct conf *c, char *err, size_
  * another program deleted of what route_mgr_apply installed (an ip rule, the suppress
  * rule, a blackhole, a default route while its interface is up), logging a warning that
  * names it; our own removals and the routes the kernel drops with a link are not put
- * back. When put-backs come too often (more than 10 in 10 s) it slows down to one a
+ * back. When put-backs come too often (more than 30 in 10 s) it slows down to one a
  * second: route_mgr_due_ms then says when to call again. Never blocks. Returns 0 or
  * -errno.
  */
