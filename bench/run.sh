@@ -20,7 +20,10 @@ if [ ! -x "$bin" ]; then
 fi
 if [ ! -d "$data/domainlists" ] || [ ! -d "$data/dns" ]; then
 	echo "bench/run.sh: no shared data set at $data" >&2
-	echo "  (pass it as the second argument or set NFQR_SHARED_DATA)" >&2
+	echo "  (pass it as the second argument or set NFQR_SHARED_DATA: a directory with" >&2
+	echo "  domainlists/ (dnsmasq-china-list, gfwlist, v2fly/loyalsoldier, hosts lists) and" >&2
+	echo "  dns/bench/ (DNS replies); the repository does not carry them, bench/README.md" >&2
+	echo "  names the sources)" >&2
 	exit 1
 fi
 data=$(cd "$data" && pwd)
