@@ -49,7 +49,7 @@
 #define SVM_SYSCTL "net/ipv4/conf/all/src_valid_mark"
 #define SVM_SAVED DAEMON_RUNDIR "/saved-src_valid_mark"
 #define ENDPOINT_TIMER 0
-#define ENDPOINT_REFRESH_MS 10000
+#define ENDPOINT_REFRESH_MS 2000	/* a roaming peer is followed within this */
 #define RELOAD_TIMER 7
 #define RELOAD_MIN_MS 1000	/* SIGHUPs closer together are coalesced */
 #define REINSTALL_TIMER 8
@@ -403,6 +403,9 @@ static int daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	daemon_svm_save(d);
+	/* the tunnels' own endpoints before any rule queues a packet: a handshake decided by
+	 * `default = TUNNEL` would otherwise be routed into its own tunnel */
+	daemon_refresh_endpoints(d);
 	/* bound, and served by this loop until the workers start, before any rule sends
 	 * packets to the queues */
 	ret = daemon_threads_open(d, c, err, errlen);
