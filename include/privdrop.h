@@ -1,6 +1,7 @@
 #ifndef NFQR_PRIVDROP_H
 #define NFQR_PRIVDROP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -51,6 +52,13 @@ int privdrop_to_user(const char *user, char *err, size_t errlen);
  * -errno.
  */
 int privdrop_caps_only(char *err, size_t errlen);
+
+/*
+ * Whether this process may run the daemon: root, or CAP_NET_ADMIN in its effective set.
+ * Checked before anything is installed, so that a user without it gets one clear message
+ * instead of a cascade of refused netlink requests.
+ */
+bool privdrop_can_run(void);
 
 /*
  * The uid and primary gid privdrop_to_user would switch to (a name, or a number when no

@@ -538,6 +538,12 @@ int daemon_run(const char *conf_path)
 		log_err("%s", err);
 		return 2;
 	}
+	if (!privdrop_can_run()) {
+		log_err("nfqroute run needs root or CAP_NET_ADMIN (it installs nftables rules, ip "
+			"rules and routes and binds NFQUEUE): nothing was changed");
+		policy_free(d.policy);
+		return 1;
+	}
 	/* before anything is installed: a second instance would replace the first one's
 	 * table, rules and routes and remove them when it fails */
 	lockfd = daemon_lock();

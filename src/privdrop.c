@@ -165,3 +165,11 @@ int privdrop_to_user(const char *user, char *err, size_t errlen)
 	}
 	return privdrop_verify(err, errlen);
 }
+
+bool privdrop_can_run(void)
+{
+	if (geteuid() == 0)
+		return true;
+	return capng_get_caps_process() == 0 &&
+	       capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN);
+}
