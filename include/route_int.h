@@ -63,6 +63,8 @@ struct route_ent {
 /* Bit of object obj of family index fi in route_ent.put (3 objects x 2 families). */
 #define ROUTE_PUT_BIT(obj, fi)	(1u << ((unsigned)(obj) * ROUTE_NFAM + (unsigned)(fi)))
 
+#define ROUTE_SETTLE_MS		20	/* put back once deletions pause this long (ip route
+					 * flush deletes in rounds until the table stays empty) */
 #define ROUTE_RATE_N		30	/* put-backs allowed at once within ROUTE_RATE_WINDOW_MS */
 #define ROUTE_RATE_WINDOW_MS	10000u
 #define ROUTE_RATE_SLOW_MS	1000u	/* then at most one per this */
@@ -87,6 +89,7 @@ struct route_mgr {
 	unsigned suppress_put;	/* families whose suppress rule another program deleted */
 	struct route_rate rate;
 	uint64_t put_due_ms;	/* deferred put-back (slowed down) due then; 0 = none */
+	uint64_t del_ms;	/* when the last deletion of ours was seen */
 	bool existed;		/* the last add found the object already there (EEXIST) */
 	int kerr;		/* errno of the kernel's answer to the last request */
 	char kmsg[128];		/* its extended-ack message, if any */

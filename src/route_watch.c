@@ -12,6 +12,7 @@
  * events, which come first.
  */
 #include "route_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -236,6 +237,15 @@ void route_rate_note(struct route_rate *r, uint64_t now_ms)
 
 /* ---- the event socket's rule and route messages ---- */
 
+/* Notes objects to put back, and when the last deletion was seen. */
+static void route_watch_mark(struct route_mgr *rm, unsigned *put, unsigned bits)
+{
+	if (!bits)
+		return;
+	*put |= bits;
+	rm->del_ms = util_now_ms();
+}
+
 void route_watch_msg(struct route_mgr *rm, const struct nlmsghdr *nlh)
 {
 	struct route_rule_ev rule;
@@ -251,15 +261,15 @@ void route_watch_msg(struct route_mgr *rm, const struct nlmsghdr *nlh)
 		if (route_rt_ev_parse(nlh, &rt) < 0)
 			return;
 		for (i = 0; i < rm->n_ents; i++)
-			rm->ents[i].put |= route_rt_decide(&rm->ents[i], &rt);
+			route_watch_mark(rm, &rm->ents[i].put, route_rt_decide(&rm->ents[i], &rt));
 		return;
 	}
 	if (nlh->nlmsg_type != RTM_DELRULE || route_rule_ev_parse(nlh, &rule) < 0)
 		return;
 	for (i = 0; i < rm->n_ents; i++)
-		rm->ents[i].put |= route_rule_decide(&rm->ents[i], &rule);
+		route_watch_mark(rm, &rm->ents[i].put, route_rule_decide(&rm->ents[i], &rule));
 	if (route_suppress_decide(rm->suppress_prio, &rule))
-		rm->suppress_put |= 1u << rule.fi;
+		route_watch_mark(rm, &rm->suppress_put, 1u << rule.fi);
 }
 
 void route_watch_all(struct route_mgr *rm)
@@ -376,6 +386,12 @@ void route_watch_act(struct route_mgr *rm, uint64_t now_ms)
 		any = rm->ents[i].put != 0;
 	if (!any) {
 		rm->put_due_ms = 0;
+		return;
+	}
+	/* `ip route flush` deletes in rounds until a dump finds the table empty: putting
+	 * back between its rounds would only feed it (and the rate limit) */
+	if (now_ms < rm->del_ms + ROUTE_SETTLE_MS) {
+		rm->put_due_ms = rm->del_ms + ROUTE_SETTLE_MS;
 		return;
 	}
 	/* an episode ends once the window saw fewer put-backs than the limit */
