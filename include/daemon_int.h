@@ -167,10 +167,9 @@ bool daemon_threads_same_layout(const struct conf *a, const struct conf *b);
 void daemon_threads_totals(const struct daemon *d, struct daemon_stats *st, uint64_t *flows,
 			   uint64_t *events_dropped);
 
-/* Main thread, write side held: publishes the events and handles the used addresses the
- * workers left (all of them, or those of one context). */
+/* Main thread, write side held (or the workers stopped): publishes the events and handles
+ * the used addresses the workers left. */
 void daemon_pkt_drain(struct daemon *d);
-void daemon_pkt_drain_one(struct daemon *d, struct daemon_pkt *pc);
 
 /*
  * Decides one queued packet for packet thread ctx (a struct daemon_pkt): DNS replies are

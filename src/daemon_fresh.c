@@ -269,12 +269,13 @@ void daemon_fresh_used(struct daemon *d, const struct pkt_addr *dst,
 void daemon_fresh_used_addr(struct daemon *d, const struct pkt_addr *dst, uint64_t now_ms)
 {
 	struct addrmap_entry e;
+	struct classify_result res = { 0 };
 
 	if (addrmap_lookup(d->am, dst, now_ms, &e) < 0)
 		return;
-	addrmap_touch(d->am, dst, now_ms);
-	if (d->fresh && refresh_used(d->fresh->rf, e.name, e.expires_ms, now_ms) == 0)
-		fresh_arm(d);
+	res.name = e.name;
+	res.expires_ms = e.expires_ms;
+	daemon_fresh_used(d, dst, &res, now_ms);
 }
 
 void daemon_fresh_rearm(struct daemon *d)

@@ -317,16 +317,6 @@ void daemon_pkt_batch(void *ctx, bool begin)
 		brlock_read_unlock(b, pc->slot);
 }
 
-void daemon_pkt_drain_one(struct daemon *d, struct daemon_pkt *pc)
-{
-	for (size_t k = 0; k < pc->n_used; k++)
-		daemon_fresh_used_addr(d, &pc->used[k].dst, pc->used[k].now_ms);
-	for (size_t k = 0; k < pc->n_evs; k++)
-		daemon_publish_now(d, &pc->evs[k].ev);
-	pc->n_used = 0;
-	pc->n_evs = 0;
-}
-
 static bool daemon_event_before(const struct daemon_event *a, const struct daemon_event *b)
 {
 	return timercmp(&a->ev.time, &b->ev.time, <);
@@ -345,7 +335,7 @@ static void daemon_pkt_drain_events(struct daemon *d)
 		for (size_t i = 0; i < d->n_pkts && i < DAEMON_PKTS_MAX; i++) {
 			const struct daemon_pkt *pc = d->pkts[i];
 
-			if (next[i] < pc->n_evs &&
+			if (pc && next[i] < pc->n_evs &&
 			    (!best || daemon_event_before(&pc->evs[next[i]], best))) {
 				best = &pc->evs[next[i]];
 				from = i;
@@ -357,15 +347,21 @@ static void daemon_pkt_drain_events(struct daemon *d)
 		next[from]++;
 	}
 	for (size_t i = 0; i < d->n_pkts; i++)
-		d->pkts[i]->n_evs = 0;
+		if (d->pkts[i])
+			d->pkts[i]->n_evs = 0;
 }
 
 void daemon_pkt_drain(struct daemon *d)
 {
 	daemon_pkt_drain_events(d);
-	for (size_t i = 0; i < d->n_pkts; i++)
-		if (d->pkts[i]->deferred)
-			daemon_pkt_drain_one(d, d->pkts[i]);
+	for (size_t i = 0; i < d->n_pkts; i++) {
+		struct daemon_pkt *pc = d->pkts[i];
+
+		for (size_t k = 0; pc && k < pc->n_used; k++)
+			daemon_fresh_used_addr(d, &pc->used[k].dst, pc->used[k].now_ms);
+		if (pc)
+			pc->n_used = 0;
+	}
 	/* the DNS worker may have moved a name's refresh earlier */
 	daemon_fresh_rearm(d);
 }

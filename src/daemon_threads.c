@@ -268,6 +268,9 @@ void daemon_threads_close(struct daemon *d)
 		loop_set_guard(d->loop, NULL, NULL);
 		loop_timer_clear(d->loop, DRAIN_TIMER);
 	}
+	/* what the stopped workers left goes out before their contexts do */
+	if (d->workers && d->policy)
+		daemon_pkt_drain(d);
 	for (size_t i = 0; i < d->n_pkts; i++) {
 		struct daemon_pkt *pc = d->pkts[i];
 
@@ -275,8 +278,6 @@ void daemon_threads_close(struct daemon *d)
 			continue;
 		if (d->loop)
 			loop_fd_del(d->loop, queue_fd(pc->q));	/* -ENOENT once workers ran */
-		if (pc->deferred && d->policy)
-			daemon_pkt_drain_one(d, pc);
 		/* a reload with another layout must not reset what status counts */
 		threads_add_stats(&d->retired, d->retired_flows, &pc->st, pc->route_flows);
 		d->retired_events_dropped += pc->events_dropped;
